@@ -1,0 +1,8 @@
+import type { Collector } from './collector.js';
+import { netstatCollector } from './netstat.js';
+import { socketsCollector } from './sockets.js';
+import { sockstatCollector } from './sockstat.js';
+import { sysctlCollector } from './sysctl.js';
+
+/** Every collector, in the order their flags are listed. Adding one means adding it here. */
+export const COLLECTORS: readonly Collector[] = [socketsCollector, sockstatCollector, netstatCollector, sysctlCollector];

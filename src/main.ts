@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { InfoPrinted, parseCommandLine, UsageError } from './cli.js';
+import type { ScrapeContext } from './collectors/collector.js';
+import { COLLECTORS } from './collectors/index.js';
+import { parseConfig, type Config } from './config.js';
+import { oneLine, UserFacingError } from './errors.js';
+import { Exporter } from './exporter.js';
+import { createLogger } from './logger.js';
+import { ProcRoot } from './proc-root.js';
+import { createApp, listen } from './server.js';
+import { openNetlink } from './sources/netlink-opener.js';
+import { selectSocketSource } from './sources/select.js';
+import { loadWebConfig } from './web-config.js';
+
+const EXIT_USAGE = 2;
+const EXIT_FAILURE = 1;
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`tcpstate-exporter: error: ${message}\n`);
+  process.exit(code);
+}
+
+function buildContext(config: Config, logger: Logger): ScrapeContext {
+  const proc = new ProcRoot(config.procfsPath);
+  const sockets = selectSocketSource(config.sockets.source, proc, openNetlink, logger);
+  return { config, proc, sockets, logger };
+}
+
+function enabledCollectors(config: Config) {
+  return COLLECTORS.filter((collector) => config.enabledCollectors.includes(collector.name));
+}
+
+async function serve(config: Config, logger: Logger): Promise<void> {
+  const web = config.web.configFile === undefined ? { tls: undefined, basicAuthUsers: new Map<string, string>() } : loadWebConfig(config.web.configFile);
+  const exporter = new Exporter(enabledCollectors(config), buildContext(config, logger));
+  const server: Server = await listen(createApp(config, exporter, web, logger), config, web);
+  const { host, port } = config.web.listenAddress;
+  logger.info({ address: `${host ?? ''}:${port}`, tls: web.tls !== undefined, collectors: config.enabledCollectors.join(',') }, 'listening');
+
+  let closing = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+    // A scrape in flight gets a few seconds to finish; then we go regardless.
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+async function collectOnce(config: Config, logger: Logger): Promise<void> {
+  const exporter = new Exporter(enabledCollectors(config), buildContext(config, logger), { processMetrics: false });
+  const scrape = await exporter.scrape('prometheus');
+  process.stdout.write(scrape.body);
+}
+
+async function main(): Promise<void> {
+  let command;
+  let config: Config;
+  try {
+    const parsed = parseCommandLine(process.argv.slice(2), COLLECTORS);
+    command = parsed.command;
+    config = parseConfig(parsed.flags, COLLECTORS);
+  } catch (error) {
+    if (error instanceof InfoPrinted) process.exit(0);
+    if (error instanceof UsageError || error instanceof UserFacingError) fail(error.message, EXIT_USAGE);
+    throw error;
+  }
+  const logger = createLogger(config.log.level, config.log.format);
+  try {
+    if (command === 'collect') await collectOnce(config, logger);
+    else await serve(config, logger);
+  } catch (error) {
+    fail(oneLine(error), error instanceof UserFacingError ? EXIT_USAGE : EXIT_FAILURE);
+  }
+}
+
+main().catch((error: unknown) => fail(oneLine(error), EXIT_FAILURE));

@@ -1,0 +1,161 @@
+/**
+ * The FFI boundary of the netlink source: a NETLINK_SOCK_DIAG socket driven through libc with
+ * koffi. `any` is confined to this file. Everything here is synchronous and cheap except
+ * `recv`, which is where the kernel does the work of a dump.
+ */
+import koffi from 'koffi';
+import { errnoName } from './netlink-parse.js';
+
+const AF_NETLINK = 16;
+const SOCK_RAW = 3;
+const SOCK_CLOEXEC = 0o2000000;
+const NETLINK_SOCK_DIAG = 4;
+const SOL_SOCKET = 1;
+const MSG_TRUNC = 0x20;
+const EINTR = 4;
+const EAGAIN = 11;
+
+export const ERRNO = {
+  EPERM: 1,
+  ENOENT: 2,
+  EACCES: 13,
+  EINVAL: 22,
+  ENOSYS: 38,
+  EPROTONOSUPPORT: 93,
+  EOPNOTSUPP: 95,
+  EAFNOSUPPORT: 97,
+} as const;
+
+/** Netlink cannot be used here at all; the caller should fall back to /proc. */
+export class NetlinkUnavailableError extends Error {
+  /** The errno behind the refusal, when there is one. */
+  readonly errno: number | undefined;
+  constructor(message: string, errno?: number) {
+    super(message);
+    this.name = 'NetlinkUnavailableError';
+    this.errno = errno;
+  }
+}
+
+/** A libc call failed with errno. */
+export class SyscallError extends Error {
+  readonly errno: number;
+  readonly syscall: string;
+  constructor(syscall: string, errno: number, what: string) {
+    super(`${what}: ${syscall}() failed: ${errnoName(errno)}`);
+    this.name = 'SyscallError';
+    this.errno = errno;
+    this.syscall = syscall;
+  }
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- the FFI boundary */
+interface Libc {
+  socket: (domain: number, type: number, protocol: number) => number;
+  send: (fd: number, buf: Uint8Array, len: number, flags: number) => number;
+  recv: (fd: number, buf: Uint8Array, len: number, flags: number) => number;
+  close: (fd: number) => number;
+  setsockopt: (fd: number, level: number, name: number, value: Uint8Array, len: number) => number;
+}
+
+let libc: Libc | null = null;
+let loadError: Error | null = null;
+
+/** libc through koffi, loaded once. Throws NetlinkUnavailableError if either cannot be loaded. */
+export function loadLibc(): Libc {
+  if (libc !== null) return libc;
+  if (loadError !== null) throw loadError;
+  try {
+    const lib = koffi.load('libc.so.6');
+    const fn = (decl: string): any => lib.func(decl);
+    libc = {
+      socket: fn('int socket(int domain, int type, int protocol)'),
+      send: fn('intptr_t send(int fd, const void *buf, size_t len, int flags)'),
+      // Plain `void *`, not _Out_: koffi then hands the kernel the typed array's own memory.
+      recv: fn('intptr_t recv(int fd, void *buf, size_t len, int flags)'),
+      close: fn('int close(int fd)'),
+      setsockopt: fn('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
+    };
+    return libc;
+  } catch (error) {
+    loadError = new NetlinkUnavailableError(`netlink: cannot load libc through koffi: ${(error as Error).message}`);
+    throw loadError;
+  }
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+function errno(): number {
+  return koffi.errno();
+}
+
+/** socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, NETLINK_SOCK_DIAG). Throws SyscallError. */
+export function openDiagSocket(c: Libc, receiveTimeoutMs: number): number {
+  const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) throw new SyscallError('socket', errno(), 'netlink: cannot open a NETLINK_SOCK_DIAG socket');
+  setReceiveTimeout(c, fd, receiveTimeoutMs);
+  return fd;
+}
+
+/** SO_RCVTIMEO, so that a kernel that never answers cannot hang a scrape. Best effort. */
+function setReceiveTimeout(c: Libc, fd: number, ms: number): void {
+  // struct timeval { long tv_sec; long tv_usec; } on 64-bit Linux; SO_RCVTIMEO(_OLD) is 20 on
+  // the asm-generic ABI (x86, arm, arm64, riscv, s390) and 18 on powerpc.
+  const option = process.arch === 'ppc64' ? 18 : process.arch === 'x64' || process.arch === 'arm64' || process.arch === 'riscv64' || process.arch === 's390x' ? 20 : 0;
+  if (option === 0) return;
+  const tv = new Uint8Array(16);
+  const view = new DataView(tv.buffer);
+  const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  view.setBigInt64(0, BigInt(Math.floor(ms / 1000)), le);
+  view.setBigInt64(8, BigInt((ms % 1000) * 1000), le);
+  c.setsockopt(fd, SOL_SOCKET, option, tv, 16);
+}
+
+export function sendAll(c: Libc, fd: number, bytes: Uint8Array): void {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const n = c.send(fd, bytes, bytes.length, 0);
+    if (n === bytes.length) return;
+    if (n < 0) {
+      const e = errno();
+      if (e === EINTR) continue;
+      throw new SyscallError('send', e, 'netlink: cannot send the sock_diag request');
+    }
+    throw new Error(`netlink: send() sent ${n} of ${bytes.length} bytes of the sock_diag request`);
+  }
+  throw new Error('netlink: send() interrupted 100 times in a row');
+}
+
+/**
+ * One datagram (one skb of the dump) into buf[0, len). Retries EINTR. Returns the datagram's
+ * length; throws if it did not fit (MSG_TRUNC reports the real length), on EAGAIN (the receive
+ * timeout expired) and on any other error.
+ */
+export function recvDatagram(c: Libc, fd: number, buf: Uint8Array): number {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const n = c.recv(fd, buf, buf.length, MSG_TRUNC);
+    if (n >= 0) {
+      if (n > buf.length) throw new Error(`netlink: a ${n}-byte message does not fit the ${buf.length}-byte receive buffer`);
+      return n;
+    }
+    const e = errno();
+    if (e === EINTR) continue;
+    if (e === EAGAIN) throw new Error('netlink: the kernel did not answer the sock_diag dump in time (recv timed out)');
+    throw new SyscallError('recv', e, 'netlink: cannot read the sock_diag dump');
+  }
+  throw new Error('netlink: recv() interrupted 100 times in a row');
+}
+
+export function closeFd(c: Libc, fd: number): void {
+  c.close(fd);
+}
+
+/** Whether the kernel can make AF_INET6 sockets (false when IPv6 is compiled out or disabled). */
+export function kernelHasIpv6(c: Libc): boolean {
+  const AF_INET6 = 10;
+  const SOCK_STREAM = 1;
+  const fd = c.socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    c.close(fd);
+    return true;
+  }
+  return errno() !== ERRNO.EAFNOSUPPORT;
+}

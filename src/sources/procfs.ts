@@ -1,0 +1,34 @@
+import type { ProcRoot } from '../proc-root.js';
+import { NetTcpParser } from '../procfs/net-tcp.js';
+import type { Family } from '../tcp.js';
+import type { ScanResult, SocketSink, SocketSource } from './socket-source.js';
+
+const TABLES: ReadonlyArray<{ file: string; family: Family }> = [
+  { file: 'tcp', family: 0 },
+  { file: 'tcp6', family: 1 },
+];
+
+/**
+ * The socket table from <procfs>/net/tcp and tcp6: the fallback when netlink is unavailable,
+ * and the only source that can read another namespace's table through --path.procfs.
+ */
+export class ProcfsSource implements SocketSource {
+  readonly name = 'procfs';
+
+  constructor(private readonly root: ProcRoot) {}
+
+  async scan(sink: SocketSink): Promise<ScanResult> {
+    const families: Family[] = [];
+    for (const { file, family } of TABLES) {
+      const parser = new NetTcpParser(this.root.path('net', file), family, sink);
+      const exists = await this.root.streamChunks(['net', file], (chunk, length) => parser.push(chunk, length));
+      if (!exists) continue; // no IPv6 in this kernel: the family is left out, not zeroed
+      parser.finish();
+      families.push(family);
+    }
+    if (families.length === 0) {
+      throw new Error(`neither ${this.root.path('net', 'tcp')} nor ${this.root.path('net', 'tcp6')} exists`);
+    }
+    return { families, listenQueueLimitKnown: false };
+  }
+}
