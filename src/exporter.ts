@@ -66,7 +66,7 @@ export class Exporter {
     const success = scrapeGauge(meta, 'tcpstate_scrape_collector_success', 'Whether the collector succeeded in this scrape (1) or failed (0).', ['collector']);
     const duration = scrapeGauge(meta, 'tcpstate_scrape_collector_duration_seconds', 'How long the collector took in this scrape.', ['collector']);
 
-    const registries = await Promise.all(
+    const outcomes = await Promise.all(
       this.collectors.map(async (collector) => {
         const registry = newRegistry(format);
         const started = process.hrtime.bigint();
@@ -77,11 +77,15 @@ export class Exporter {
           ok = 0;
           this.context.logger.error({ collector: collector.name, err: oneLine(error) }, 'collector failed');
         }
-        success.set({ collector: collector.name }, ok);
-        duration.set({ collector: collector.name }, Number(process.hrtime.bigint() - started) / 1e9);
-        return registry;
+        return { name: collector.name, registry, ok, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
       }),
     );
+    // Set in list order, not completion order, so the output is stable from scrape to scrape.
+    for (const { name, ok, seconds } of outcomes) {
+      success.set({ collector: name }, ok);
+      duration.set({ collector: name }, seconds);
+    }
+    const registries = outcomes.map((outcome) => outcome.registry);
 
     // After the collectors ran, so that a netlink -> procfs fallback during this scrape shows.
     scrapeGauge(meta, 'tcpstate_build_info', 'Always 1; the labels say which exporter version, Node.js and socket source are running.', ['version', 'node_version', 'source'])

@@ -47,6 +47,12 @@ export const ABORT_REASONS: ReadonlyArray<{ reason: string; field: string }> = [
   { reason: 'failed', field: 'TCPAbortFailed' },
 ];
 
+/**
+ * Fields of /proc/net/snmp that are settings or current values, not counters; exposing them as
+ * tcpstate_netstat_total would make rate() lie. They are never selected by the fields regex.
+ */
+const NOT_COUNTERS = new Set(['Ip_Forwarding', 'Ip_DefaultTTL', 'Tcp_RtoAlgorithm', 'Tcp_RtoMin', 'Tcp_RtoMax', 'Tcp_MaxConn', 'Tcp_CurrEstab']);
+
 function mergeGroups(...sources: SnmpCounters[]): SnmpCounters {
   const merged: SnmpCounters = new Map();
   for (const source of sources) for (const [group, fields] of source) merged.set(group, new Map([...(merged.get(group) ?? []), ...fields]));
@@ -80,8 +86,8 @@ export const netstatCollector: Collector = {
       const extra = kernelCounter(registry, 'tcpstate_netstat_total', 'Any field of /proc/net/snmp or /proc/net/netstat selected by --collector.netstat.fields.', ['group', 'field']);
       for (const [group, fields] of counters) {
         for (const [field, kernelValue] of fields) {
-          // Counters cannot go down; the few signed gauges (Tcp MaxConn is -1) are left out.
-          if (pattern.test(`${group}_${field}`) && kernelValue >= 0) extra.inc({ group, field }, kernelValue);
+          const name = `${group}_${field}`;
+          if (pattern.test(name) && !NOT_COUNTERS.has(name)) extra.inc({ group, field }, kernelValue);
         }
       }
     }
