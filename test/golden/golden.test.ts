@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goldenMetricsPath } from '../helpers/emitted-metrics.js';
@@ -53,7 +55,7 @@ describe('the whole /metrics output for the fixture /proc', () => {
   it('passes promtool check metrics as served', async () => {
     const promtool = promtoolOrSkip();
     if (promtool === undefined) return;
-    const file = `${goldenMetricsPath}.live.tmp`;
+    const file = join(mkdtempSync(join(tmpdir(), 'tcpstate-golden-')), 'metrics.prom');
     writeFileSync(file, body);
     const { stdout, stderr } = await run('sh', ['-c', `${promtool} check metrics < "${file}"; echo "exit=$?"`]);
     expect(stdout + stderr).toBe('exit=0\n');
