@@ -43,9 +43,12 @@ export const DUMP_REQUEST_LEN = NLMSG_HDRLEN + INET_DIAG_REQ_V2_LEN;
 /**
  * Every state from TCP_ESTABLISHED (1) to TCP_NEW_SYN_RECV (12): bits 1..12. Bit 13,
  * TCP_BOUND_INACTIVE (kernel 6.8+), is deliberately left out: it would add bound-but-idle sockets
- * that /proc/net/tcp does not list. Request sockets (NEW_SYN_RECV) are in the ehash; the kernel
- * adds bit 12 itself when bit 3 (SYN_RECV) is set, we set it explicitly anyway. TIME_WAIT
- * sockets are matched on their substate, which is TCP_TIME_WAIT for every one the dump reports.
+ * that /proc/net/tcp does not list. Request sockets (NEW_SYN_RECV in the ehash) are dumped when
+ * bit 3 or 12 is set, and come back with idiag_state TCP_SYN_RECV (3), timer 1, no inode, and
+ * idiag_retrans = num_retrans (SYN-ACKs actually sent again; /proc/net/tcp shows num_timeout,
+ * which also counts retransmissions that failed locally, e.g. dropped by an OUTPUT rule).
+ * TIME_WAIT sockets are matched on their substate: TIME_WAIT, or FIN_WAIT2 for an orphaned
+ * FIN_WAIT2 socket the kernel turned into a timewait socket (timer 3, as in /proc/net/tcp).
  */
 export const ALL_TCP_STATES = 0x1ffe;
 
