@@ -71,6 +71,8 @@ export function parseCommandLine(argv: readonly string[], collectors: readonly (
     .description('Prometheus exporter for the Linux TCP socket table: states, queues, keepalive, tunables and kernel counters.')
     .version(VERSION, '--version', 'print the version and exit')
     .helpOption('-h, --help', 'show this help and exit')
+    // Flags after a subcommand belong to it: `collect --path.procfs=x`.
+    .enablePositionalOptions()
     .allowExcessArguments(false)
     .exitOverride()
     .configureOutput({ writeOut: write, writeErr: () => undefined });

@@ -5,7 +5,9 @@ import { ProcReadError } from './errors.js';
 
 function describe(error: unknown): { code: string | undefined; detail: string } {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const detail = error instanceof Error ? error.message.replace(/^[A-Z]+: /, '') : String(error);
+  // "ENOENT: no such file or directory, open '/proc/x'" -> "no such file or directory": the
+  // caller already names the file.
+  const detail = error instanceof Error ? error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '[^']*'$/, '') : String(error);
   return { code, detail };
 }
 
