@@ -1,3 +1,4 @@
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { open, readFile, readdir, readlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -99,6 +100,35 @@ export class ProcRoot {
   async readLinkIfPresent(...segments: string[]): Promise<string | undefined> {
     try {
       return await readlink(this.path(...segments));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Synchronous forms for walking /proc/<pid>/fd, where one readlink per descriptor through
+   * the thread pool would cost more than the syscall itself. The caller yields between batches.
+   * They return undefined when the entry vanished (a process exited) or is not readable.
+   */
+  listDirSyncIfPresent(...segments: string[]): string[] | undefined {
+    try {
+      return readdirSync(this.path(...segments));
+    } catch {
+      return undefined;
+    }
+  }
+
+  readLinkSyncIfPresent(...segments: string[]): string | undefined {
+    try {
+      return readlinkSync(this.path(...segments));
+    } catch {
+      return undefined;
+    }
+  }
+
+  readTextSyncIfPresent(...segments: string[]): string | undefined {
+    try {
+      return readFileSync(this.path(...segments), 'latin1');
     } catch {
       return undefined;
     }

@@ -1,8 +1,9 @@
 import type { Collector } from './collector.js';
 import { netstatCollector } from './netstat.js';
+import { processCollector } from './process.js';
 import { socketsCollector } from './sockets.js';
 import { sockstatCollector } from './sockstat.js';
 import { sysctlCollector } from './sysctl.js';
 
 /** Every collector, in the order their flags are listed. Adding one means adding it here. */
-export const COLLECTORS: readonly Collector[] = [socketsCollector, sockstatCollector, netstatCollector, sysctlCollector];
+export const COLLECTORS: readonly Collector[] = [socketsCollector, sockstatCollector, netstatCollector, sysctlCollector, processCollector];

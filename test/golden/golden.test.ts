@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goldenMetricsPath } from '../helpers/emitted-metrics.js';
 import { fixtureProcfs, startExporter, type RunningExporter } from '../helpers/exporter-process.js';
-import { promtoolOrSkip } from '../helpers/promtool.js';
+import { toolOrSkip } from '../helpers/require-tool.js';
 
 const run = promisify(execFile);
 
@@ -52,12 +52,11 @@ describe('the whole /metrics output for the fixture /proc', () => {
     expect(body).not.toMatch(/nodejs_active_\w+_total/);
   });
 
-  it('passes promtool check metrics as served', async () => {
-    const promtool = promtoolOrSkip();
-    if (promtool === undefined) return;
+  const promtool = toolOrSkip('promtool', 'prometheus');
+  it.skipIf(!promtool.available)('passes promtool check metrics as served', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'tcpstate-golden-')), 'metrics.prom');
     writeFileSync(file, body);
-    const { stdout, stderr } = await run('sh', ['-c', `${promtool} check metrics < "${file}"; echo "exit=$?"`]);
+    const { stdout, stderr } = await run('sh', ['-c', `${promtool.path!} check metrics < "${file}"; echo "exit=$?"`]);
     expect(stdout + stderr).toBe('exit=0\n');
   });
 });

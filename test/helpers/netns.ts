@@ -1,9 +1,10 @@
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe } from 'vitest';
+import { toolOrSkip } from './require-tool.js';
 
 const run = promisify(execFile);
 
@@ -19,14 +20,10 @@ const REQUIRED_TOOLS: ReadonlyArray<{ tool: string; debianPackage: string }> = [
   { tool: 'python3', debianPackage: 'python3' },
 ];
 
-function hasTool(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
-}
-
 /** Why network-namespace tests cannot run here, or undefined when they can. */
 export function netnsUnavailableReason(): string | undefined {
   if (process.getuid?.() !== 0) return 'network-namespace tests need root (they run `ip netns add`)';
-  const missing = REQUIRED_TOOLS.filter(({ tool }) => !hasTool(tool));
+  const missing = REQUIRED_TOOLS.filter(({ tool, debianPackage }) => !toolOrSkip(tool, debianPackage).available);
   if (missing.length > 0) {
     const packages = [...new Set(missing.map((m) => m.debianPackage))].join(' ');
     return `network-namespace tests need ${missing.map((m) => m.tool).join(', ')}: apt-get install -y ${packages}`;

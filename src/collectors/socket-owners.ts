@@ -1,0 +1,59 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { ProcRoot } from '../proc-root.js';
+
+export interface SocketOwners {
+  /** Socket inode -> index into `names`. */
+  byInode: Map<number, number>;
+  /** Distinct process names (comm). */
+  names: string[];
+  /** Processes whose descriptors could not be read (permission, or gone mid-walk). */
+  unreadableProcesses: number;
+}
+
+const PID = /^\d+$/;
+const SOCKET_LINK = /^socket:\[(\d+)\]$/;
+/** Work between yields, so the event loop keeps serving /-/healthy during a long walk. */
+const SLICE_MS = 10;
+
+/**
+ * Maps socket inodes to the name of the process holding them, through /proc/<pid>/fd, as
+ * `ss -p` does. Processes that exit mid-walk or whose descriptors we may not read are skipped:
+ * their sockets end up with no owner, which the collector reports as process="unknown".
+ */
+export async function findSocketOwners(proc: ProcRoot): Promise<SocketOwners> {
+  const byInode = new Map<number, number>();
+  const nameIndex = new Map<string, number>();
+  const names: string[] = [];
+  let unreadableProcesses = 0;
+  let sliceStart = performance.now();
+
+  const pids = (proc.listDirSyncIfPresent() ?? []).filter((entry) => PID.test(entry));
+  for (const pid of pids) {
+    const fds = proc.listDirSyncIfPresent(pid, 'fd');
+    const comm = proc.readTextSyncIfPresent(pid, 'comm');
+    if (fds === undefined || comm === undefined) {
+      unreadableProcesses++;
+      continue;
+    }
+    const name = comm.trimEnd();
+    let index = nameIndex.get(name);
+    for (const fd of fds) {
+      const target = proc.readLinkSyncIfPresent(pid, 'fd', fd);
+      if (target === undefined || !target.startsWith('socket:[')) continue;
+      const match = SOCKET_LINK.exec(target);
+      if (match === null) continue;
+      if (index === undefined) {
+        index = names.push(name) - 1;
+        nameIndex.set(name, index);
+      }
+      // A socket shared by several processes (inherited across fork) goes to the first seen.
+      const inode = Number(match[1]);
+      if (!byInode.has(inode)) byInode.set(inode, index);
+    }
+    if (performance.now() - sliceStart > SLICE_MS) {
+      await yieldToEventLoop();
+      sliceStart = performance.now();
+    }
+  }
+  return { byInode, names, unreadableProcesses };
+}
