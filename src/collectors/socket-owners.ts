@@ -27,7 +27,8 @@ export async function findSocketOwners(proc: ProcRoot): Promise<SocketOwners> {
   let unreadableProcesses = 0;
   let sliceStart = performance.now();
 
-  const pids = (proc.listDirSyncIfPresent() ?? []).filter((entry) => PID.test(entry));
+  // Ascending pid order, so a socket inherited across fork goes to the parent, deterministically.
+  const pids = (proc.listDirSyncIfPresent() ?? []).filter((entry) => PID.test(entry)).sort((a, b) => Number(a) - Number(b));
   for (const pid of pids) {
     const fds = proc.listDirSyncIfPresent(pid, 'fd');
     const comm = proc.readTextSyncIfPresent(pid, 'comm');

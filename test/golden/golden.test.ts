@@ -33,7 +33,7 @@ describe('the whole /metrics output for the fixture /proc', () => {
   let body: string;
 
   beforeAll(async () => {
-    exporter = await startExporter([`--path.procfs=${fixtureProcfs}`, '--collector.sockets.remote-ports=8080', '--collector.netstat.fields=TcpExt_TCP(SackRecovery|FastOpen.*)|Tcp_CurrEstab|Udp_.*']);
+    exporter = await startExporter([`--path.procfs=${fixtureProcfs}`, '--collector.process', '--collector.sockets.remote-ports=8080', '--collector.netstat.fields=TcpExt_TCP(SackRecovery|FastOpen.*)|Tcp_CurrEstab|Udp_.*']);
     body = await (await fetch(`${exporter.url}/metrics`)).text();
   });
   afterAll(async () => {
