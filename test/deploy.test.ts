@@ -1,0 +1,61 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { parseCommandLine } from '../src/cli.js';
+import { COLLECTORS } from '../src/collectors/index.js';
+import { parseConfig } from '../src/config.js';
+
+const read = (path: string): string => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+
+/** The flags a deployment passes must be ones the exporter accepts, or it crash-loops. */
+function acceptsFlags(args: string[]): void {
+  const parsed = parseCommandLine(args, COLLECTORS, () => undefined);
+  expect(() => parseConfig(parsed.flags, COLLECTORS)).not.toThrow();
+}
+
+describe('deploy/kubernetes', () => {
+  const kustomization = parseAllDocuments(read('deploy/kubernetes/kustomization.yaml'))[0]!.toJS() as { resources: string[] };
+
+  it('lists every manifest, and every manifest parses', () => {
+    const manifests = readdirSync(new URL('../deploy/kubernetes', import.meta.url)).filter((f) => f !== 'kustomization.yaml' && f.endsWith('.yaml'));
+    expect([...kustomization.resources].sort()).toEqual(manifests.sort());
+    for (const file of manifests) {
+      for (const document of parseAllDocuments(read(`deploy/kubernetes/${file}`))) {
+        expect(document.errors).toEqual([]);
+        expect(document.toJS()).toHaveProperty('kind');
+      }
+    }
+  });
+
+  it('runs the exporter with flags it accepts, in the host network namespace, reading the host /proc', () => {
+    const daemonset = parseAllDocuments(read('deploy/kubernetes/daemonset.yaml'))[0]!.toJS();
+    const pod = daemonset.spec.template.spec;
+    expect(pod.hostNetwork).toBe(true);
+    const container = pod.containers[0];
+    acceptsFlags(container.args);
+    expect(container.args).toContain('--path.procfs=/host/proc');
+    expect(container.volumeMounts[0].mountPath).toBe('/host/proc');
+    expect(container.readinessProbe.httpGet.path).toBe('/-/healthy');
+  });
+});
+
+describe('deploy/systemd', () => {
+  it('ExecStart passes flags the exporter accepts', () => {
+    const unit = read('deploy/systemd/tcpstate-exporter.service');
+    const execStart = /^ExecStart=((?:[^\n]*\\\n)*[^\n]*)/m.exec(unit)![1]!.replace(/\\\n/g, ' ').trim().split(/\s+/);
+    expect(execStart.slice(0, 2)).toEqual(['/usr/bin/env', 'tcpstate-exporter']);
+    acceptsFlags(execStart.slice(2));
+    expect(unit).toMatch(/RestrictAddressFamilies=.*AF_NETLINK/);
+  });
+});
+
+describe('Dockerfile', () => {
+  it('is multi-stage and runs as a non-root user', () => {
+    const dockerfile = read('Dockerfile');
+    expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
+    const user = /^USER (\S+)/m.exec(dockerfile)?.[1];
+    expect(user).toBeDefined();
+    expect(user!.split(':')[0]).not.toMatch(/^(0|root)$/);
+    expect(dockerfile).toContain('ENTRYPOINT ["node", "/app/dist/main.js"]');
+  });
+});
