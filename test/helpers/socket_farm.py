@@ -31,6 +31,7 @@ child process whose name (comm) is the owner.
 import ctypes
 import json
 import os
+import resource
 import select
 import socket
 import subprocess
@@ -212,4 +213,7 @@ class Farm:
 
 
 if __name__ == "__main__":
+    # Larger farms need more descriptors than the default soft limit.
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     Farm(json.loads(sys.argv[1])).run()
