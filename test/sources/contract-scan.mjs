@@ -2,11 +2,11 @@
 /**
  * Child process of contract.test.ts, run inside the test's network namespace:
  *   ip netns exec <ns> node test/sources/contract-scan.mjs <attempts>
- * Scans the socket table netlink, procfs, netlink, back to back, into one SocketAggregate each,
- * and prints one JSON line with the three summaries. It opens no socket of its own (the netlink
- * socket is not TCP), so it does not change the table it measures. A scan pair is only
- * comparable when the two netlink scans agree (the table did not move in between); it retries
- * up to <attempts> times for such a pair.
+ * Scans the socket table with netlink (its recv() calls on a worker thread), procfs, and netlink
+ * again (recv() inline on the main thread), back to back, into one SocketAggregate each, and
+ * prints one JSON line with the three summaries. It opens no TCP socket of its own, so it does
+ * not change the table it measures. The procfs scan is only comparable when the two netlink
+ * scans around it agree (the table did not move in between); it retries up to <attempts> times.
  */
 import { readFileSync } from 'node:fs';
 import { SocketAggregate } from '../../dist/aggregate/socket-aggregate.js';
@@ -54,7 +54,9 @@ async function scan(source) {
   };
 }
 
-const netlink = createNetlinkSource();
+const netlink = createNetlinkSource({ thread: 'worker' });
+const netlinkInline = createNetlinkSource({ thread: 'inline' });
+if (netlink.mode !== 'worker' || netlinkInline.mode !== 'inline') throw new Error('netlink modes not as asked');
 const procfs = new ProcfsSource(new ProcRoot('/proc'));
 let tries = 0;
 /** @type {unknown} */
@@ -62,7 +64,7 @@ let out;
 for (; tries < attempts; tries++) {
   const n1 = await scan(netlink);
   const p = await scan(procfs);
-  const n2 = await scan(netlink);
+  const n2 = await scan(netlinkInline);
   out = { netlink: n1, procfs: p, netlinkAgain: n2, attempts: tries + 1, stable: JSON.stringify(n1) === JSON.stringify(n2) };
   if (JSON.stringify(n1) === JSON.stringify(n2)) break;
   await new Promise((resolve) => setTimeout(resolve, 200));

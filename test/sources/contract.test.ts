@@ -137,7 +137,7 @@ describeWithNetns('socket source contract: netlink and procfs agree on real sock
     await ns?.destroy();
   }, 30_000);
 
-  it('scanned a table that held still (the two netlink scans around procfs agree)', () => {
+  it('scanned a table that held still: the two netlink scans around procfs (dump thread, then inline) agree', () => {
     expect(out.stable, `the table kept changing over ${out.attempts} attempts`).toBe(true);
   });
 

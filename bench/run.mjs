@@ -1,0 +1,359 @@
+// @ts-check
+/**
+ * Scale benchmark: this exporter against node_exporter's tcpstat, `ss -tan` and a bare C netlink
+ * dump, on socket farms of about 10k, 100k and 600k sockets built in a network namespace.
+ *
+ *   npm run bench                      # all sizes (builds dist/ first)
+ *   npm run bench -- --sizes=10k,100k  # a subset
+ *   options: --reps=N (default 7; medians), --drift=N (scrapes for RSS drift, default 100),
+ *            --no-write (do not write bench/results/)
+ *
+ * Needs root, iproute2, iptables, gcc and prometheus-node-exporter. See bench/README.md.
+ * Everything it starts is tracked by PID and killed, and its namespaces deleted, on the way
+ * out, on failure and on SIGINT/SIGTERM.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const benchDir = fileURLToPath(new URL('.', import.meta.url));
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const NODE_EXPORTER = '/usr/bin/prometheus-node-exporter';
+/** Sockets per farm shard: 2 fds per connection held, under the 20,000-fd hard limit. */
+const SHARD_SOCKETS = 17_000;
+
+/** @param {string} name @param {string} fallback */
+function flag(name, fallback) {
+  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return hit === undefined ? fallback : hit.slice(name.length + 3);
+}
+/** @param {string} text */
+function parseSize(text) {
+  const m = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(text.trim());
+  if (!m) throw new Error(`bad size "${text}" (use e.g. 10k, 100k, 600k)`);
+  const unit = m[2]?.toLowerCase() === 'k' ? 1e3 : m[2]?.toLowerCase() === 'm' ? 1e6 : 1;
+  return Math.round(Number(m[1]) * unit);
+}
+const sizeLabels = flag('sizes', '10k,100k,600k').split(',').filter(Boolean);
+const sizes = sizeLabels.map(parseSize);
+const reps = Number(flag('reps', '7'));
+const drift = Number(flag('drift', '100'));
+const write = !process.argv.includes('--no-write');
+for (const size of sizes) if (size < 1000 || size > 1_200_000) throw new Error(`size ${size} out of range (1k..1.2M)`);
+
+// ---- preconditions ----
+/** @param {string} tool */
+const has = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+const missing = [
+  ['ip', 'iproute2'],
+  ['ss', 'iproute2'],
+  ['iptables', 'iptables'],
+  ['gcc', 'gcc'],
+].filter(([tool]) => !has(/** @type {string} */ (tool)));
+if (!existsSync(NODE_EXPORTER)) missing.push([NODE_EXPORTER, 'prometheus-node-exporter']);
+if (process.getuid?.() !== 0) {
+  console.error('bench: needs root (it creates network namespaces and iptables rules inside them)');
+  process.exit(2);
+}
+if (missing.length > 0) {
+  console.error(`bench: missing ${missing.map((m) => m[0]).join(', ')}; apt-get install -y ${[...new Set(missing.map((m) => m[1]))].join(' ')}`);
+  process.exit(2);
+}
+if (!existsSync(join(repo, 'dist/main.js'))) {
+  console.error('bench: dist/main.js is missing; run `npm run build` (npm run bench does)');
+  process.exit(2);
+}
+
+// ---- cleanup bookkeeping ----
+/** @type {Set<import('node:child_process').ChildProcess>} */
+const children = new Set();
+/** @type {Set<string>} */
+const namespaces = new Set();
+const work = mkdtempSync(join(tmpdir(), 'tcpstate-bench-'));
+let cleaned = false;
+function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  for (const ns of namespaces) deleteNamespace(ns);
+  rmSync(work, { recursive: true, force: true });
+}
+
+/**
+ * Kills what still runs in one of our namespaces (only our descendants can be there: the
+ * exporters measure.mjs started, if it died first), then deletes it.
+ * @param {string} ns
+ */
+function deleteNamespace(ns) {
+  const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean).map(Number) ?? [];
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  namespaces.delete(ns);
+}
+process.on('exit', cleanup);
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+  process.on(signal, () => {
+    console.error(`bench: ${signal}, cleaning up`);
+    cleanup();
+    process.exit(130);
+  });
+}
+
+/** @param {number} ms */
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** @param {string} ns @param {string[]} args */
+const inNs = (ns, args) => execFileSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** Host-wide TCP sockets allocated (sockstat `alloc` counts every namespace). */
+function hostTcpAlloc() {
+  const m = /^TCP: .*\balloc (\d+)/m.exec(readFileSync('/proc/net/sockstat', 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+// ---- build the C helpers ----
+const farmBin = join(work, 'farm');
+const dumpBin = join(work, 'netlink-dump');
+execFileSync('gcc', ['-O2', '-Wall', '-o', farmBin, join(benchDir, 'farm.c')], { stdio: 'inherit' });
+execFileSync('gcc', ['-O2', '-Wall', '-o', dumpBin, join(benchDir, 'netlink-dump.c')], { stdio: 'inherit' });
+
+/**
+ * How one farm of `size` sockets is spread over shards, and what each shard opens. Mostly
+ * ESTABLISHED pairs; about 1% CLOSE_WAIT+FIN_WAIT2, 1% TIME_WAIT, 0.2% each of SYN_SENT+SYN_RECV,
+ * FIN_WAIT1 and LAST_ACK, and a few unaccepted connections per shard (a non-empty accept queue).
+ * @param {number} size
+ */
+function farmPlan(size) {
+  const shards = Math.ceil(size / SHARD_SOCKETS);
+  const budget = size / shards;
+  const half = Math.max(1, Math.round(budget * 0.001));
+  const cw = Math.max(1, Math.round(budget * 0.005));
+  const fw1 = Math.max(1, Math.round(budget * 0.001));
+  const la = Math.max(1, Math.round(budget * 0.001));
+  const tw = Math.max(1, Math.round(budget * 0.01));
+  const queued = 10;
+  const listeners = 7;
+  const established = Math.floor((budget - 2 * (half + cw + fw1 + la + queued) - tw - listeners) / 2);
+  return { shards, perShard: { established, closeWait: cw, finWait1: fw1, lastAck: la, halfOpen: half, timeWait: tw, queued } };
+}
+
+/**
+ * A namespace with loopback up, the sysctls that keep the transient states alive for the length
+ * of a run, and the drop rules that hold them (see farm.c for the ports).
+ * @param {string} ns
+ */
+function makeNamespace(ns) {
+  execFileSync('ip', ['netns', 'add', ns]);
+  namespaces.add(ns);
+  inNs(ns, ['ip', 'link', 'set', 'lo', 'up']);
+  inNs(ns, ['sysctl', '-qw', 'net.ipv4.tcp_syn_retries=12', 'net.ipv4.tcp_synack_retries=12', 'net.ipv4.tcp_orphan_retries=12', 'net.core.somaxconn=65535']);
+  const rules = [
+    // FIN_WAIT1: the client's FIN to 8091 never arrives.
+    ['-A', 'OUTPUT', '-o', 'lo', '-p', 'tcp', '--dport', '8091', '--tcp-flags', 'FIN', 'FIN', '-j', 'DROP'],
+    // LAST_ACK: the server's FIN from 8092 never arrives.
+    ['-A', 'OUTPUT', '-o', 'lo', '-p', 'tcp', '--sport', '8092', '--tcp-flags', 'FIN', 'FIN', '-j', 'DROP'],
+    // SYN_SENT + SYN_RECV: SYN-ACKs from 8093 are lost on the client's INPUT (dropping them on
+    // the server's OUTPUT would make the kernel free the request socket at its first timer).
+    ['-A', 'INPUT', '-i', 'lo', '-p', 'tcp', '--sport', '8093', '--tcp-flags', 'SYN,ACK', 'SYN,ACK', '-j', 'DROP'],
+  ];
+  for (const rule of rules) inNs(ns, ['iptables', '-w', ...rule]);
+}
+
+/**
+ * Starts the shards and resolves when all printed READY.
+ * @param {string} ns @param {ReturnType<typeof farmPlan>} plan
+ */
+async function startFarm(ns, plan) {
+  const p = plan.perShard;
+  const args = [
+    `--established=${p.established}`,
+    `--close-wait=${p.closeWait}`,
+    `--fin-wait1=${p.finWait1}`,
+    `--last-ack=${p.lastAck}`,
+    `--half-open=${p.halfOpen}`,
+    `--time-wait=${p.timeWait}`,
+    `--queued=${p.queued}`,
+    '--max-seconds=3600',
+  ];
+  const timeoutMs = 60_000 + plan.shards * 15_000;
+  /** @type {import('node:child_process').ChildProcess[]} */
+  const shards = [];
+  const ready = [];
+  // Two at a time (two cores): each shard connects and accepts in a tight loop.
+  for (let i = 0; i < plan.shards; i++) {
+    const child = spawn('ip', ['netns', 'exec', ns, farmBin, `--shard=${i + 1}`, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    children.add(child);
+    shards.push(child);
+    const lines = createInterface({ input: /** @type {import('node:stream').Readable} */ (child.stdout) });
+    const one = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`farm shard ${i + 1} not ready after ${timeoutMs} ms`)), timeoutMs);
+      lines.on('line', (line) => {
+        if (line.startsWith('READY ')) {
+          clearTimeout(timer);
+          resolve(JSON.parse(line.slice(6)));
+        } else if (line.startsWith('ERROR')) {
+          clearTimeout(timer);
+          reject(new Error(`farm shard ${i + 1}: ${line}`));
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`farm shard ${i + 1} exited with ${code}`));
+      });
+    });
+    one.catch(() => undefined); // rejections are reported by Promise.all below
+    ready.push(one);
+    if (i % 2 === 1) await one;
+  }
+  await Promise.all(ready);
+  return shards;
+}
+
+/** @param {import('node:child_process').ChildProcess[]} shards */
+async function stopFarm(shards) {
+  for (const child of shards) child.stdin?.end();
+  const deadline = Date.now() + 30_000;
+  while (shards.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await sleep(100);
+  for (const child of shards) {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    children.delete(child);
+  }
+}
+
+/** Waits (bounded) until sockets left by an earlier farm are gone: they slow every dump. @param {number} baseline */
+async function waitForQuietHost(baseline) {
+  const deadline = Date.now() + 180_000;
+  while (hostTcpAlloc() > baseline + 2000 && Date.now() < deadline) await sleep(1000);
+}
+
+/** @param {string} ns */
+function measure(ns) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, join(benchDir, 'measure.mjs'), `--reps=${reps}`, `--drift=${drift}`, `--dump=${dumpBin}`, `--node-exporter=${NODE_EXPORTER}`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.add(child);
+    let out = '';
+    child.stdout?.on('data', (c) => (out += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30 * 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      children.delete(child);
+      if (code !== 0) return reject(new Error(`measure.mjs exited with ${code}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? ''));
+      } catch (error) {
+        reject(new Error(`measure.mjs printed no JSON: ${out.slice(0, 500)}`));
+      }
+    });
+  });
+}
+
+// ---- run ----
+const baselineAlloc = hostTcpAlloc();
+/** @type {any[]} */
+const results = [];
+for (let s = 0; s < sizes.length; s++) {
+  const size = /** @type {number} */ (sizes[s]);
+  await waitForQuietHost(baselineAlloc);
+  const ns = `tcpstate-bench-${process.pid}-${s}`;
+  const plan = farmPlan(size);
+  console.error(`bench: ${sizeLabels[s]}: building ${plan.shards} shard(s) in ${ns} (host TCP alloc before: ${hostTcpAlloc()})`);
+  makeNamespace(ns);
+  const t0 = Date.now();
+  const shards = await startFarm(ns, plan);
+  const buildSeconds = (Date.now() - t0) / 1000;
+  const states = inNs(ns, ['ss', '-tanH']).split('\n').filter(Boolean).reduce((acc, line) => {
+    const state = line.split(/\s+/)[0] ?? '?';
+    acc[state] = (acc[state] ?? 0) + 1;
+    return acc;
+  }, /** @type {Record<string, number>} */ ({}));
+  console.error(`bench: ${sizeLabels[s]}: farm ready in ${buildSeconds.toFixed(1)} s: ${JSON.stringify(states)}`);
+  const hostAlloc = hostTcpAlloc();
+  try {
+    const m = /** @type {any} */ (await measure(ns));
+    results.push({ label: sizeLabels[s], size, plan, buildSeconds, states, hostAlloc, ...m });
+    console.error(`bench: ${sizeLabels[s]}: ${JSON.stringify(m.medianMs)}`);
+  } finally {
+    await stopFarm(shards);
+    deleteNamespace(ns);
+  }
+}
+
+// ---- report ----
+/** @param {number} x @param {number} digits */
+const f = (x, digits = 0) => (x === null || x === undefined || Number.isNaN(x) ? '–' : x.toFixed(digits));
+const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+const date = new Date().toISOString();
+const lines = [];
+lines.push(`# tcpstate-exporter benchmark, ${date.slice(0, 10)}`);
+lines.push('');
+lines.push(`Kernel ${kernel}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, node_exporter ${(spawnSync(NODE_EXPORTER, ['--version'], { encoding: 'utf8' }).stderr || '').split('\n')[0]?.replace(/^node_exporter, version /, '') ?? '?'}.`);
+lines.push(`Medians of ${reps} interleaved rounds; exporter flags \`--collector.disable-defaults --collector.sockets\` (the counterpart of node_exporter's \`--collector.disable-defaults --collector.tcpstat\`). Command: \`npm run bench -- --sizes=${sizeLabels.join(',')}\`.`);
+lines.push('');
+lines.push('| sockets (dump) | exporter netlink | exporter procfs | node_exporter | `ss -tan` | C dump (floor) | netlink ÷ node_exporter | netlink ÷ floor | peak RSS netlink | peak RSS procfs | peak RSS node_exporter | max event-loop delay (netlink) | RSS drift, 100 scrapes |');
+lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of results) {
+  const m = r.medianMs;
+  const eldMax = Math.max(r.eventLoopDelay.netlinkReps?.maxMs ?? 0, r.eventLoopDelay.netlinkDrift?.maxMs ?? 0);
+  lines.push(
+    `| ${r.sockets.dump.toLocaleString('en-US')} | ${f(m.netlink)} ms | ${f(m.procfs)} ms | ${f(m.nodeExporter)} ms | ${f(m.ss)} ms | ${f(m.dump)} ms | ${f(m.netlink / m.nodeExporter, 2)} | ${f(m.netlink / m.dump, 2)} | ${f(r.memoryMb.netlink.hwmMb)} MB | ${f(r.memoryMb.procfs.hwmMb)} MB | ${f(r.memoryMb.nodeExporter.hwmMb)} MB | ${f(eldMax, 1)} ms | ${f(r.drift.rssAfterLastMb - r.drift.rssAfterFirstMb, 1)} MB |`,
+  );
+}
+lines.push('');
+lines.push('Targets (from docs/design):');
+lines.push('');
+/** @param {boolean} ok */
+const mark = (ok) => (ok ? 'met' : '**missed**');
+for (const r of results) {
+  const m = r.medianMs;
+  const eldMax = Math.max(r.eventLoopDelay.netlinkReps?.maxMs ?? 0, r.eventLoopDelay.netlinkDrift?.maxMs ?? 0);
+  const checks = [];
+  if (r.size >= 50_000 && r.size < 300_000) checks.push(`scrape ≤ 0.8× node_exporter: ${f(m.netlink / m.nodeExporter, 2)}× ${mark(m.netlink <= 0.8 * m.nodeExporter)}`);
+  if (r.size >= 300_000) {
+    checks.push(`scrape ≤ 0.6× node_exporter: ${f(m.netlink / m.nodeExporter, 2)}× ${mark(m.netlink <= 0.6 * m.nodeExporter)}`);
+    checks.push(`scrape ≤ 1.25× C floor: ${f(m.netlink / m.dump, 2)}× ${mark(m.netlink <= 1.25 * m.dump)}`);
+    checks.push(`peak RSS ≤ 150 MB: ${f(r.memoryMb.netlink.hwmMb)} MB ${mark(r.memoryMb.netlink.hwmMb <= 150)}`);
+  }
+  checks.push(`event loop blocked ≤ 50 ms: ${f(eldMax, 1)} ms ${mark(eldMax <= 50)}`);
+  checks.push(`RSS drift ≤ 20 MB over ${r.drift.scrapes} scrapes: ${f(r.drift.rssAfterLastMb - r.drift.rssAfterFirstMb, 1)} MB ${mark(Math.abs(r.drift.rssAfterLastMb - r.drift.rssAfterFirstMb) <= 20)}`);
+  lines.push(`- ${r.label} (${r.sockets.dump.toLocaleString('en-US')} sockets): ${checks.join('; ')}.`);
+}
+lines.push('');
+lines.push('Farms (per-state counts from `ss -tan` right after the build; host-wide TCP `alloc` from /proc/net/sockstat during the run):');
+lines.push('');
+for (const r of results) {
+  lines.push(`- ${r.label}: ${r.plan.shards} shard(s), built in ${f(r.buildSeconds, 1)} s, host alloc ${r.hostAlloc}; exporter counted ${r.sockets.exporterNetlink} (netlink) / ${r.sockets.exporterProcfs} (procfs); ${Object.entries(r.states).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
+}
+lines.push('');
+lines.push('Raw times (ms), in round order:');
+lines.push('');
+for (const r of results) {
+  lines.push(`- ${r.label}: ${Object.entries(r.timesMs).map(([k, v]) => `${k} [${/** @type {number[]} */ (v).map((x) => x.toFixed(0)).join(', ')}]`).join('; ')}; event-loop delay ${JSON.stringify(r.eventLoopDelay)}; drift ${JSON.stringify(r.drift)}.`);
+}
+const markdown = lines.join('\n') + '\n';
+process.stdout.write('\n' + markdown);
+if (write) {
+  const dir = join(benchDir, 'results');
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `${date.slice(0, 10)}-${sizeLabels.join('-')}`);
+  writeFileSync(`${base}.md`, markdown);
+  writeFileSync(`${base}.json`, JSON.stringify({ date, kernel, node: process.version, reps, drift, results }, null, 2) + '\n');
+  console.error(`bench: wrote ${base}.md and .json`);
+}

@@ -1,0 +1,45 @@
+/**
+ * The shared-memory protocol between the netlink source (main thread) and its dump thread
+ * (netlink-worker.ts). The worker does the blocking recv() calls, in which the kernel does all
+ * the work of a dump (walking the whole TCP hash table, every namespace's sockets included), and
+ * copies nothing: the kernel writes straight into slots of a SharedArrayBuffer. The main thread
+ * parses a full slot while the worker fills the next one.
+ *
+ * Control words (Int32Array over their own SharedArrayBuffer), per slot at slot * SLOT_STRIDE:
+ *   [0] state: FREE (the worker may fill it) or FULL (the main thread owns it)
+ *   [1] datagram count n, then n pairs (start, length): each datagram is parsed on its own,
+ *       since a message never spans two datagrams
+ * plus one global word at ABORT_INDEX the main thread sets to stop a dump early.
+ */
+
+export const SLOT_COUNT = 4;
+/** Big enough for several 32 KiB skbs; each recv() is offered at least RECV_RESERVE bytes. */
+export const SLOT_BYTES = 256 * 1024;
+export const RECV_RESERVE = 64 * 1024;
+export const MAX_DATAGRAMS_PER_SLOT = 32;
+export const SLOT_STRIDE = 2 + 2 * MAX_DATAGRAMS_PER_SLOT;
+export const ABORT_INDEX = SLOT_COUNT * SLOT_STRIDE;
+export const CONTROL_WORDS = ABORT_INDEX + 1;
+
+export const SLOT_FREE = 0;
+export const SLOT_FULL = 1;
+
+export interface WorkerData {
+  data: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+}
+
+/** Main thread -> worker. */
+export interface DumpCommand {
+  type: 'dump';
+  /** One entry per family, in order: address family number and the request's sequence number. */
+  requests: Array<{ family: number; seq: number }>;
+  receiveTimeoutMs: number;
+}
+
+/** Worker -> main thread. */
+export type WorkerReply =
+  | { type: 'slot'; slot: number; request: number }
+  | { type: 'end' }
+  | { type: 'aborted' }
+  | { type: 'error'; message: string; errno?: number; syscall?: string };
