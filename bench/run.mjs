@@ -119,7 +119,7 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
 /** @param {number} ms */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** @param {string} ns @param {string[]} args */
-const inNs = (ns, args) => execFileSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const inNs = (ns, args) => execFileSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 512 * 1024 * 1024 });
 
 /** Host-wide TCP sockets allocated (sockstat `alloc` counts every namespace). */
 function hostTcpAlloc() {
@@ -304,10 +304,10 @@ const date = new Date().toISOString();
 const lines = [];
 lines.push(`# tcpstate-exporter benchmark, ${date.slice(0, 10)}`);
 lines.push('');
-lines.push(`Kernel ${kernel}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, node_exporter ${(spawnSync(NODE_EXPORTER, ['--version'], { encoding: 'utf8' }).stderr || '').split('\n')[0]?.replace(/^node_exporter, version /, '') ?? '?'}.`);
+lines.push(`Kernel ${kernel}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, node_exporter ${((r) => r.stdout + r.stderr)(spawnSync(NODE_EXPORTER, ['--version'], { encoding: 'utf8' })).split('\n')[0]?.replace(/^node_exporter, version /, '') ?? '?'}.`);
 lines.push(`Medians of ${reps} interleaved rounds; exporter flags \`--collector.disable-defaults --collector.sockets\` (the counterpart of node_exporter's \`--collector.disable-defaults --collector.tcpstat\`). Command: \`npm run bench -- --sizes=${sizeLabels.join(',')}\`.`);
 lines.push('');
-lines.push('| sockets (dump) | exporter netlink | exporter procfs | node_exporter | `ss -tan` | C dump (floor) | netlink ÷ node_exporter | netlink ÷ floor | peak RSS netlink | peak RSS procfs | peak RSS node_exporter | max event-loop delay (netlink) | RSS drift, 100 scrapes |');
+lines.push(`| sockets (dump) | exporter netlink | exporter procfs | node_exporter | \`ss -tan\` | C dump (floor) | netlink ÷ node_exporter | netlink ÷ floor | peak RSS netlink | peak RSS procfs | peak RSS node_exporter | max event-loop delay (netlink) | RSS drift over ${drift} scrapes |`);
 lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   const m = r.medianMs;
