@@ -1,9 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { CollectorDefault, RawFlags } from './config.js';
 import { DEFAULT_LISTEN_ADDRESS } from './config.js';
+import { withDiagnoseDefaults } from './diagnose/collector-defaults.js';
 import { VERSION } from './version.js';
 
-export type Subcommand = 'serve' | 'collect';
+export type Subcommand = 'serve' | 'collect' | 'diagnose';
 
 export interface ParsedCommandLine {
   command: Subcommand;
@@ -84,6 +85,17 @@ export function parseCommandLine(argv: readonly string[], collectors: readonly (
       result = { command: 'collect', flags: toRawFlags(options, collectors) };
     },
   );
+  const diagnose = program
+    .command('diagnose')
+    .description('look at this host once and print what is wrong, the evidence and what to change; exit 0 healthy, 3 warnings, 4 critical')
+    .allowExcessArguments(false)
+    .exitOverride();
+  addFlags(diagnose, withDiagnoseDefaults(collectors))
+    .option('--diagnose.interval <seconds>', 'seconds between the two snapshots that turn counters into rates; 0 takes one snapshot, without rates (default 5)')
+    .option('--diagnose.format <format>', 'report format: text or json (default "text")')
+    .action((options: Record<string, unknown>) => {
+      result = { command: 'diagnose', flags: toRawFlags(options, collectors) };
+    });
 
   try {
     program.parse([...argv], { from: 'user' });

@@ -15,6 +15,7 @@ export interface ListenAddress {
 export type SocketSourceChoice = 'auto' | 'netlink' | 'procfs';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'logfmt' | 'json';
+export type DiagnoseFormat = 'text' | 'json';
 
 export interface Config {
   web: {
@@ -37,6 +38,8 @@ export interface Config {
   sysctl: { include: string[] };
   process: { top: number };
   log: { level: LogLevel; format: LogFormat };
+  /** `diagnose` subcommand: seconds between its two snapshots (0 = one, no rates) and output format. */
+  diagnose: { intervalSeconds: number; format: DiagnoseFormat };
 }
 
 /** Flag values as the command line delivers them: strings, booleans, repeated strings. */
@@ -58,6 +61,8 @@ export interface RawFlags {
   'collector.process.top'?: string;
   'log.level'?: string;
   'log.format'?: string;
+  'diagnose.interval'?: string;
+  'diagnose.format'?: string;
 }
 
 export interface CollectorDefault {
@@ -103,6 +108,18 @@ function parseChoice<T extends string>(flag: string, value: string | undefined, 
   if (value === undefined) return fallback;
   if ((choices as readonly string[]).includes(value)) return value as T;
   throw new ConfigError(`--${flag}: expected one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
+}
+
+/** Longer waits are almost always a unit mistake (milliseconds); a trend belongs on the dashboard. */
+const MAX_DIAGNOSE_INTERVAL_SECONDS = 600;
+
+function parseDiagnoseInterval(value: string | undefined): number {
+  if (value === undefined) return 5;
+  const parsed = z.coerce.number().min(0).max(MAX_DIAGNOSE_INTERVAL_SECONDS).safeParse(value.trim() === '' ? NaN : value);
+  if (!parsed.success) {
+    throw new ConfigError(`--diagnose.interval: expected seconds from 0 to ${MAX_DIAGNOSE_INTERVAL_SECONDS} (0 = one snapshot, no rates), got ${JSON.stringify(value)}`);
+  }
+  return parsed.data;
 }
 
 const SYSCTL_NAME = /^[a-z0-9_-]+(\.[a-z0-9_-]+)+$/;
@@ -166,6 +183,10 @@ export function parseConfig(flags: RawFlags, collectors: readonly CollectorDefau
     log: {
       level: parseChoice('log.level', flags['log.level'], ['debug', 'info', 'warn', 'error'] as const, 'info'),
       format: parseChoice('log.format', flags['log.format'], ['logfmt', 'json'] as const, 'logfmt'),
+    },
+    diagnose: {
+      intervalSeconds: parseDiagnoseInterval(flags['diagnose.interval']),
+      format: parseChoice('diagnose.format', flags['diagnose.format'], ['text', 'json'] as const, 'text'),
     },
   };
 }

@@ -5,6 +5,8 @@ import { InfoPrinted, parseCommandLine, UsageError } from './cli.js';
 import type { ScrapeContext } from './collectors/collector.js';
 import { COLLECTORS } from './collectors/index.js';
 import { parseConfig, type Config } from './config.js';
+import { withDiagnoseDefaults } from './diagnose/collector-defaults.js';
+import { runDiagnose, terminalOutput } from './diagnose/run.js';
 import { oneLine, UserFacingError } from './errors.js';
 import { Exporter } from './exporter.js';
 import { createLogger } from './logger.js';
@@ -65,7 +67,8 @@ async function main(): Promise<void> {
   try {
     const parsed = parseCommandLine(process.argv.slice(2), COLLECTORS);
     command = parsed.command;
-    config = parseConfig(parsed.flags, COLLECTORS);
+    // diagnose turns the process collector on by default; serve and collect keep theirs.
+    config = parseConfig(parsed.flags, command === 'diagnose' ? withDiagnoseDefaults(COLLECTORS) : COLLECTORS);
   } catch (error) {
     if (error instanceof InfoPrinted) process.exit(0);
     if (error instanceof UsageError || error instanceof UserFacingError) fail(error.message, EXIT_USAGE);
@@ -74,6 +77,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.log.level, config.log.format);
   try {
     if (command === 'collect') await collectOnce(config, logger);
+    // exitCode, not exit(): a report piped to a file or `less` is written out in full first.
+    else if (command === 'diagnose') process.exitCode = await runDiagnose(enabledCollectors(config), buildContext(config, logger), config.diagnose, terminalOutput());
     else await serve(config, logger);
   } catch (error) {
     fail(oneLine(error), error instanceof UserFacingError ? EXIT_USAGE : EXIT_FAILURE);

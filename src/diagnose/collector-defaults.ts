@@ -1,0 +1,12 @@
+/**
+ * Collectors `diagnose` turns on by default although `serve` does not. The process collector is
+ * off for scrapes because it costs a readlink per open descriptor on every scrape; a person
+ * asking "who holds these CLOSE_WAIT sockets?" once wants the answer. Without root it degrades
+ * to process="unknown" for other users' sockets, which the report says.
+ */
+const ON_FOR_DIAGNOSE: ReadonlySet<string> = new Set(['process']);
+
+/** The collector list with diagnose's defaults; flags (--no-collector.process) still win. */
+export function withDiagnoseDefaults<T extends { name: string; defaultEnabled: boolean }>(collectors: readonly T[]): T[] {
+  return collectors.map((collector) => (ON_FOR_DIAGNOSE.has(collector.name) ? { ...collector, defaultEnabled: true } : collector));
+}

@@ -1,0 +1,75 @@
+/**
+ * What the collectors reported at one moment, as plain data. The checks read snapshots and
+ * nothing else, so they are pure and can be tested with snapshots made by hand.
+ */
+
+/** One series: its labels and value, as it would appear on /metrics. */
+export interface Sample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+export interface CollectorOutcome {
+  readonly name: string;
+  readonly ok: boolean;
+  /** The one-line error when the collector failed. */
+  readonly error: string | undefined;
+  readonly seconds: number;
+}
+
+export interface Snapshot {
+  /** When the collection started, in milliseconds since the epoch. */
+  readonly takenAtMs: number;
+  /** The socket source actually used (netlink, or procfs after a fallback). */
+  readonly source: string;
+  /** Every enabled collector, in list order; a collector that is not listed was disabled. */
+  readonly collectors: readonly CollectorOutcome[];
+  /** Metric name (as exposed, counters with _total) -> its series. */
+  readonly metrics: ReadonlyMap<string, readonly Sample[]>;
+}
+
+export type LabelMatch = Readonly<Record<string, string>>;
+
+function matches(sample: Sample, match: LabelMatch): boolean {
+  for (const key in match) if (sample.labels[key] !== match[key]) return false;
+  return true;
+}
+
+/** The series of a metric whose labels include `match`. */
+export function select(snapshot: Snapshot, name: string, match: LabelMatch = {}): Sample[] {
+  return (snapshot.metrics.get(name) ?? []).filter((sample) => matches(sample, match));
+}
+
+/**
+ * The sum of the matching series, or undefined when there is none. Undefined, not 0: a metric
+ * missing because its collector failed or the kernel lacks the field must not read as healthy.
+ */
+export function sum(snapshot: Snapshot, name: string, match: LabelMatch = {}): number | undefined {
+  const found = select(snapshot, name, match);
+  if (found.length === 0) return undefined;
+  return found.reduce((total, sample) => total + sample.value, 0);
+}
+
+/** A sysctl value (`index` for a position of a multi-value one), or undefined when not exposed. */
+export function sysctl(snapshot: Snapshot, name: string, index?: number): number | undefined {
+  const found = (snapshot.metrics.get('tcpstate_sysctl') ?? []).find(
+    (sample) => sample.labels.name === name && sample.labels.index === (index === undefined ? undefined : String(index)),
+  );
+  return found?.value;
+}
+
+/** Values of one label across the matching series, summed per value: port -> sockets. */
+export function sumBy(snapshot: Snapshot, name: string, label: string, match: LabelMatch = {}): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const sample of select(snapshot, name, match)) {
+    const key = sample.labels[label];
+    if (key === undefined) continue;
+    totals.set(key, (totals.get(key) ?? 0) + sample.value);
+  }
+  return totals;
+}
+
+/** The collector's outcome, or undefined when it was not enabled. */
+export function collectorOutcome(snapshot: Snapshot, name: string): CollectorOutcome | undefined {
+  return snapshot.collectors.find((outcome) => outcome.name === name);
+}
