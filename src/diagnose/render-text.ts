@@ -22,6 +22,9 @@ const COLORS: Record<Severity, string> = { critical: '1;31', warning: '1;33', in
 const KEY_STATES: ReadonlySet<TcpStateName> = new Set(['established', 'syn_recv', 'time_wait', 'close_wait', 'listen']);
 const PORT_COLUMNS: readonly TcpStateName[] = ['listen', 'established', 'syn_recv', 'close_wait', 'time_wait'];
 const PROCESS_COLUMNS: readonly TcpStateName[] = ['listen', 'established', 'close_wait'];
+/** Column titles as short as ss's, so the port table fits 80 columns. */
+const COLUMN_TITLES: Partial<Record<TcpStateName, string>> = { established: 'estab' };
+const title = (state: TcpStateName): string => COLUMN_TITLES[state] ?? state;
 
 const LABEL_WIDTH = 10;
 const INDENT = '  ';
@@ -56,7 +59,7 @@ export function renderText(report: Report, options: TextOptions): string {
 
   out.push(paint('1', `tcpstate-exporter diagnose: ${report.host} at ${report.takenAt.toISOString()}`));
   const looks = report.intervalSeconds === undefined ? '1 snapshot (--diagnose.interval=0): no rates, checks that need them are not run' : `2 snapshots ${Number(report.intervalSeconds.toFixed(1))} s apart`;
-  out.push(`${looks}; socket source ${report.source}; collectors ${report.collectors.map((c) => c.name).join(', ')}`);
+  out.push(...wrap(`${looks}; socket source ${report.source}; collectors ${report.collectors.map((c) => c.name).join(', ')}`, options.width, '', ''));
   out.push(...wrap('This is one look at this moment; the alerts wait (for:) before they fire. Sustained? Check the dashboard and alerts.', options.width, '', ''));
 
   for (const severity of SEVERITIES) {
@@ -70,7 +73,8 @@ export function renderText(report: Report, options: TextOptions): string {
 
   const problems = [`${report.counts.critical} critical`, `${report.counts.warning} warning${report.counts.warning === 1 ? '' : 's'}`, `${report.counts.info} info`].join(', ');
   const codes = `${DIAGNOSE_EXIT_CODES.healthy} healthy, ${DIAGNOSE_EXIT_CODES.warning} warnings, ${DIAGNOSE_EXIT_CODES.critical} critical`;
-  out.push('', paint(report.status === 'healthy' ? COLORS.ok : COLORS[report.status === 'critical' ? 'critical' : 'warning'], `RESULT: ${report.status.toUpperCase()}: ${problems}; exit ${report.exitCode} (${codes})`));
+  const resultColor = report.status === 'healthy' ? COLORS.ok : COLORS[report.status];
+  out.push('', ...wrap(`RESULT: ${report.status.toUpperCase()}: ${problems}; exit ${report.exitCode} (${codes})`, options.width, '', '').map((line) => paint(resultColor, line)));
   return `${out.join('\n')}\n`;
 }
 
@@ -90,7 +94,7 @@ function renderFinding(finding: Finding, options: TextOptions, paint: (code: str
   }
   if (finding.runbook !== undefined) lines.push(...field('runbook', finding.runbook));
   if (finding.alert !== undefined && finding.sustained !== undefined) {
-    lines.push(...field('alert', `${finding.alert} fires ${finding.sustained}; this was one look. Sustained? Check the dashboard/alerts.`));
+    lines.push(...field('alert', `${finding.alert} fires only when this holds ${finding.sustained}; this was one look. Sustained? Check the dashboard/alerts.`));
   }
   return lines;
 }
@@ -106,7 +110,7 @@ function renderSummary(report: Report): string[] {
     lines.push('', 'SOCKETS BY STATE', ...table([header, ...rows], (column) => column > 0));
   }
   if (report.topPorts.length > 0) {
-    const header = ['port', 'sockets', ...PORT_COLUMNS, 'accept queue'];
+    const header = ['port', 'sockets', ...PORT_COLUMNS.map(title), 'accept queue'];
     const rows = report.topPorts.map((row) => [
       row.port,
       count(row.sockets),
@@ -116,7 +120,7 @@ function renderSummary(report: Report): string[] {
     lines.push('', 'TOP PORTS (local listening ports, by sockets)', ...table([header, ...rows], (column) => column > 0 && column < header.length - 1));
   }
   if (report.topProcesses !== undefined && report.topProcesses.length > 0) {
-    const header = ['process', 'sockets', ...PROCESS_COLUMNS];
+    const header = ['process', 'sockets', ...PROCESS_COLUMNS.map(title)];
     const rows = report.topProcesses.map((row) => [row.process, count(row.sockets), ...PROCESS_COLUMNS.map((state) => count(row.states[state] ?? 0))]);
     lines.push('', 'TOP PROCESSES (by sockets; "unknown" = no owner visible)', ...table([header, ...rows], (column) => column > 0));
   }

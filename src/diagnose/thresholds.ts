@@ -16,13 +16,13 @@ export const THRESHOLDS = {
   /** TCPCloseWaitLeak: at least this many CLOSE_WAIT sockets on a port, and not draining. */
   closeWait: { floor: 20, sustained: 'at or above the floor for 30m, then for 15m' },
   /** TCPEphemeralPortExhaustion: busiest destination's share of ip_local_port_range. */
-  ephemeralPorts: { warningShare: 0.7, criticalShare: 0.9, sustained: 'for 10m (warning) or 5m (critical)' },
+  ephemeralPorts: { warningShare: 0.7, criticalShare: 0.9, sustained: 'for 10m (warning), for 5m (critical)' },
   /** TCPTimeWaitBucketsOverflow: TIME_WAIT sockets destroyed early per second, above this. */
   timeWaitOverflow: { perSecond: 0, sustained: 'for 5m' },
   /** TCPOrphanSocketsHigh: orphans above this share of tcp_max_orphans. */
   orphans: { limitShare: 0.5, sustained: 'for 10m' },
   /** TCPMemoryPressure: TCP memory above `pressureShare` of the pressure threshold (warning) or `highShare` of high (critical). */
-  tcpMemory: { pressureShare: 1, highShare: 0.9, sustained: 'for 5m (warning) or 2m (critical)' },
+  tcpMemory: { pressureShare: 1, highShare: 0.9, sustained: 'for 5m (warning), for 2m (critical)' },
   /** TCPRetransmissionRateHigh: retransmitted/sent segments above `share`, with more than `minSentPerSecond` sent. */
   retransmissions: { share: 0.03, minSentPerSecond: 100, sustained: 'for 15m' },
   /**
@@ -41,5 +41,5 @@ export const THRESHOLDS = {
    */
   keepalive: { detectionSeconds: 600 },
   /** TCPStateCollectorFailing: a collector that fails; diagnose sees one or two tries, not 15m. */
-  collectors: { sustained: 'below 50% success over 15m, then for 5m' },
+  collectors: { sustained: 'in most scrapes over 15m (success below 50%), then for 5m' },
 } as const;

@@ -78,9 +78,17 @@ describe('collectors (TCPStateCollectorFailing)', () => {
   it('a failure in either snapshot is a warning with the error and the collector label', () => {
     const now = only(checkCollectors(oneLook((b) => b.collector('sockstat', 'cannot read /proc/net/sockstat: no such file or directory'))));
     expect(now).toMatchObject({ severity: 'warning', labels: { collector: 'sockstat' }, runbook: 'docs/runbooks.md#tcpstatecollectorfailing' });
-    expect(now.evidence[0]).toContain('cannot read /proc/net/sockstat');
+    expect(now.headline).toMatch(/^Collector sockstat failed/);
+    expect(now.evidence).toEqual(['sockstat: cannot read /proc/net/sockstat: no such file or directory']);
     const earlier = only(checkCollectors(twoLooks({ before: (b) => b.collector('netstat', 'boom') })));
-    expect(earlier).toMatchObject({ severity: 'warning', labels: { collector: 'netstat' } });
+    expect(earlier).toMatchObject({ severity: 'warning', labels: { collector: 'netstat' }, evidence: ['netstat: boom'] });
+  });
+
+  it('several failures (a wrong --path.procfs) are one finding with one line each', () => {
+    const finding = only(checkCollectors(oneLook((b) => b.collector('sockets', 'no tcp').collector('netstat', 'no snmp'))));
+    expect(finding.headline).toMatch(/^2 collectors failed \(sockets, netstat\)/);
+    expect(finding.evidence).toEqual(['sockets: no tcp', 'netstat: no snmp']);
+    expect(finding.labels).toEqual({ collector: 'sockets,netstat' });
   });
 
   it('a failed or disabled collector makes the checks that need it "skipped", never ok', () => {

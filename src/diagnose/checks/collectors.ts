@@ -10,24 +10,28 @@ const REMEDY: Remedy = {
   kernel: 'None; if netlink socket diagnostics are refused (seccomp, a sandbox), use --collector.sockets.source=procfs.',
 };
 
-/** TCPStateCollectorFailing: a collector that failed in either snapshot; the checks that need it were skipped. */
+/**
+ * TCPStateCollectorFailing: collectors that failed in either snapshot. One finding for all of
+ * them: a wrong --path.procfs fails several at once, and one fix applies.
+ */
 export function checkCollectors(observation: Observation): Finding[] {
   const { current, previous } = observation;
-  // The latest failure of each collector, in list order; a failure in either look counts.
+  // The latest failure of each collector; a failure in either look counts.
   const failed = new Map<string, CollectorOutcome>();
   for (const outcome of [...(previous?.collectors ?? []), ...current.collectors]) if (!outcome.ok) failed.set(outcome.name, outcome);
-  const findings = current.collectors
-    .filter((outcome) => failed.has(outcome.name))
-    .map(({ name }) => {
-      const error = failed.get(name)?.error ?? 'unknown error';
-      return problem(COLLECTORS, 'warning', `Collector ${name} failed: its metrics are missing and the checks that need them were skipped`, {
-        evidence: [`error: ${error}`],
+  const names = current.collectors.map((outcome) => outcome.name).filter((name) => failed.has(name));
+  if (names.length > 0) {
+    const headline = names.length === 1 ? `Collector ${names[0]} failed` : `${names.length} collectors failed (${names.join(', ')})`;
+    return [
+      problem(COLLECTORS, 'warning', `${headline}: their metrics are missing and the checks that need them were not run`, {
+        evidence: names.map((name) => `${name}: ${failed.get(name)?.error ?? 'unknown error'}`),
         remedy: REMEDY,
-        labels: { collector: name },
+        // The alert has one series per collector; a comma-separated list keeps one finding.
+        labels: { collector: names.join(',') },
         sustained: THRESHOLDS.collectors.sustained,
-      });
-    });
-  if (findings.length > 0) return findings;
-  const names = current.collectors.map((outcome) => outcome.name).join(', ');
-  return [healthy(COLLECTORS, `Collectors: all ${current.collectors.length} succeeded (${names}; socket source ${current.source})`)];
+      }),
+    ];
+  }
+  const all = current.collectors.map((outcome) => outcome.name).join(', ');
+  return [healthy(COLLECTORS, `Collectors: all ${current.collectors.length} succeeded (${all}; socket source ${current.source})`)];
 }

@@ -1,0 +1,57 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { ScrapeContext } from '../../src/collectors/collector.js';
+import { COLLECTORS } from '../../src/collectors/index.js';
+import { parseConfig } from '../../src/config.js';
+import { withDiagnoseDefaults } from '../../src/diagnose/collector-defaults.js';
+import { takeSnapshot } from '../../src/diagnose/take-snapshot.js';
+import { Exporter } from '../../src/exporter.js';
+import { ProcRoot } from '../../src/proc-root.js';
+import { ProcfsSource } from '../../src/sources/procfs.js';
+import { parseExposition } from '../helpers/exposition.js';
+import { fixtureProcfs } from '../helpers/exporter-process.js';
+
+function fixtureContext(procfsPath = fixtureProcfs): ScrapeContext {
+  const config = parseConfig({ 'path.procfs': procfsPath, collectorToggles: { process: true } }, COLLECTORS);
+  const proc = new ProcRoot(procfsPath);
+  return { config, proc, sockets: new ProcfsSource(proc), logger: pino({ level: 'silent' }) };
+}
+
+describe('takeSnapshot runs the exporter\'s collectors in-process', () => {
+  it('holds exactly the tcpstate_ series a scrape of the same /proc serves, with the same values', async () => {
+    const context = fixtureContext();
+    const snapshot = await takeSnapshot(COLLECTORS, context, () => 42_000);
+    const scraped = parseExposition((await new Exporter(COLLECTORS, context, { processMetrics: false }).scrape()).body).filter(
+      // Bookkeeping the exporter adds around the collectors; the snapshot keeps it as outcomes.
+      (sample) => sample.name.startsWith('tcpstate_') && !sample.name.startsWith('tcpstate_scrape_') && sample.name !== 'tcpstate_build_info',
+    );
+    const fromSnapshot = [...snapshot.metrics].flatMap(([name, samples]) => samples.map((sample) => ({ name, labels: { ...sample.labels }, value: sample.value })));
+    const key = (s: { name: string; labels: Record<string, string> }) => `${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`;
+    const sorted = <T extends { name: string; labels: Record<string, string> }>(list: T[]) => [...list].sort((a, b) => (key(a) < key(b) ? -1 : 1));
+    expect(scraped.length).toBeGreaterThan(200);
+    expect(sorted(fromSnapshot)).toEqual(sorted(scraped));
+    expect(snapshot.takenAtMs).toBe(42_000);
+    expect(snapshot.source).toBe('procfs');
+    expect(snapshot.collectors.map((c) => [c.name, c.ok])).toEqual(COLLECTORS.map((c) => [c.name, true]));
+  });
+
+  it('a collector that fails is recorded with its one-line error; the others still report', async () => {
+    const snapshot = await takeSnapshot(COLLECTORS, fixtureContext('/nonexistent-proc'));
+    const sockstat = snapshot.collectors.find((c) => c.name === 'sockstat');
+    expect(sockstat).toMatchObject({ ok: false });
+    expect(sockstat?.error).toMatch(/^cannot read \/nonexistent-proc\/net\/sockstat: no such file or directory$/);
+    // The sysctl collector leaves out what does not exist instead of failing.
+    expect(snapshot.collectors.find((c) => c.name === 'sysctl')?.ok).toBe(true);
+    expect(snapshot.metrics.has('tcpstate_sockstat_orphan')).toBe(false);
+  });
+});
+
+describe('diagnose\'s collector defaults', () => {
+  it('turn the process collector on, leave the others as they are, and lose to --no-collector.process', () => {
+    const defaults = withDiagnoseDefaults(COLLECTORS);
+    expect(defaults.map((c) => [c.name, c.defaultEnabled])).toEqual(COLLECTORS.map((c) => [c.name, c.name === 'process' ? true : c.defaultEnabled]));
+    expect(COLLECTORS.find((c) => c.name === 'process')?.defaultEnabled).toBe(false);
+    expect(parseConfig({}, defaults).enabledCollectors).toContain('process');
+    expect(parseConfig({ collectorToggles: { process: false } }, defaults).enabledCollectors).not.toContain('process');
+  });
+});
