@@ -695,6 +695,7 @@ function retransmits(): Row {
         target(`max by (instance) (tcpstate_retransmitting_sockets{${SEL}})`, '{{instance}} sockets retransmitting'),
         target(rate('tcpstate_timeouts_total'), '{{instance}} timeouts/s'),
       ],
+      overrides: [{ matcher: { id: 'byRegexp', options: '.*timeouts/s' }, properties: [{ id: 'unit', value: 'cps' }] }],
     }),
     timeseries({
       title: 'Resets',
@@ -774,7 +775,11 @@ function exporterHealth(): Row {
 
 // --- template variables and the dashboard ------------------------------------------------------------
 
-function queryVariable(name: string, label: string, query: string): Json {
+/** Grafana's variable sort orders used here. */
+const SORT_ALPHABETICAL = 1;
+const SORT_NUMERICAL = 3; // ports: 80 < 443 < 8080
+
+function queryVariable(name: string, label: string, query: string, sort = SORT_ALPHABETICAL): Json {
   return {
     type: 'query',
     name,
@@ -784,7 +789,7 @@ function queryVariable(name: string, label: string, query: string): Json {
     query: { query, refId: 'PrometheusVariableQueryEditor-VariableQuery' },
     refresh: 2, // on time range change
     regex: '',
-    sort: 3, // natural ascending: ports 80 < 443 < 8080
+    sort,
     multi: true,
     includeAll: true,
     allValue: '.*',
@@ -798,7 +803,7 @@ export const TEMPLATE_VARIABLES: Json[] = [
   { type: 'datasource', name: 'datasource', label: 'Data source', query: 'prometheus', regex: '', current: {}, options: [], refresh: 1, hide: 0, multi: false, includeAll: false },
   queryVariable('job', 'Job', 'label_values(tcpstate_build_info, job)'),
   queryVariable('instance', 'Instance', 'label_values(tcpstate_build_info{job=~"$job"}, instance)'),
-  queryVariable('port', 'Port', 'label_values(tcpstate_port_sockets{job=~"$job", instance=~"$instance"}, port)'),
+  queryVariable('port', 'Port', 'label_values(tcpstate_port_sockets{job=~"$job", instance=~"$instance"}, port)', SORT_NUMERICAL),
 ];
 
 export interface Dashboard {
