@@ -106,6 +106,13 @@ describe('deploy/compose/docker-compose.yml', () => {
     expect(mounts(exporter)).toContainEqual({ source: '/proc', host: '/proc', container: procfs, mode: 'ro' });
   });
 
+  it('gives the exporter only the capabilities the process collector needs', () => {
+    const exporter = services['tcpstate-exporter']! as Service & { cap_drop?: string[]; cap_add?: string[]; privileged?: boolean };
+    expect(exporter.privileged).toBeUndefined();
+    expect(exporter.cap_drop).toEqual(['ALL']);
+    expect(exporter.cap_add?.sort()).toEqual(['DAC_READ_SEARCH', 'SYS_PTRACE']);
+  });
+
   it('passes the exporter only flags it has (node dist/main.js --help)', async () => {
     const { stdout } = await run(process.execPath, [exporterBin, '--help']);
     const flags = (services['tcpstate-exporter']!.command ?? []).map((arg) => arg.split('=')[0]!);
