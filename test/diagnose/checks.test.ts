@@ -247,7 +247,14 @@ describe('CLOSE_WAIT (TCPCloseWaitLeak)', () => {
     expect(text(off)).toContain('owning processes unknown: the process collector is disabled');
     const notRoot = only(checkCloseWait(oneLook((b) => closeWaitOn('8082', 25)(b).without('tcpstate_process_sockets').process('unknown', { close_wait: 28 }).set('tcpstate_process_unreadable', {}, 140))));
     expect(notRoot.labels).toEqual({ port: '8082' });
-    expect(text(notRoot)).toContain('140 processes could not be inspected (run as root)');
+    expect(text(notRoot)).toContain('140 processes could not be inspected (not root, or exited meanwhile)');
+  });
+
+  it('a leaker folded into process="other" is explained, and not named as the owner', () => {
+    const finding = only(checkCloseWait(oneLook((b) => closeWaitOn('8082', 25)(b).without('tcpstate_process_sockets').process('other', { close_wait: 25 }).process('nginx', { established: 400, close_wait: 3 }))));
+    expect(finding.labels).toEqual({ port: '8082' });
+    expect(text(finding)).toContain('held by (CLOSE_WAIT on all ports): other 25, nginx 3');
+    expect(text(finding)).toContain('raise it to name them');
   });
 
   it('ports beyond the cap are named as such', () => {

@@ -42,9 +42,14 @@ function closeWaitOwners(observation: Observation): Owners {
       ? 'held by: no process'
       : `held by (CLOSE_WAIT on all ports): ${holders.slice(0, 5).map(([name, sockets]) => `${name} ${count(sockets)}`).join(', ')}`,
   ];
+  // The collector ranks processes by all their sockets, so a small leaker on a busy host can be folded away.
+  if (holders.some(([name]) => name === 'other')) evidence.push('"other" sums the processes beyond the busiest --collector.process.top (default 20): raise it to name them');
   const unreadable = sum(current, 'tcpstate_process_unreadable') ?? 0;
-  if (unreadable > 0) evidence.push(`${count(unreadable)} processes could not be inspected (run as root): their sockets count as "unknown"`);
-  const top = holders.find(([name]) => !UNNAMED_PROCESSES.has(name))?.[0];
+  // Unreadable: no permission (not root), or the process exited during the walk.
+  if (unreadable > 0) evidence.push(`${count(unreadable)} processes could not be inspected (not root, or exited meanwhile): their sockets count as "unknown"`);
+  // Only the biggest holder is named: a process with 3 of them beside "unknown 25" is not the culprit.
+  const biggest = holders[0]?.[0];
+  const top = biggest !== undefined && !UNNAMED_PROCESSES.has(biggest) ? biggest : undefined;
   return { evidence, top };
 }
 
