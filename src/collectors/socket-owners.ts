@@ -8,6 +8,8 @@ export interface SocketOwners {
   names: string[];
   /** Processes whose descriptors could not be read (permission, or gone mid-walk). */
   unreadableProcesses: number;
+  /** Processes skipped because they live in another network namespace. */
+  otherNamespaceProcesses: number;
 }
 
 const PID = /^\d+$/;
@@ -17,7 +19,7 @@ const SLICE_MS = 10;
 
 /**
  * Maps socket inodes to the name of the process holding them, through /proc/<pid>/fd, as
- * `ss -p` does. Processes that exit mid-walk or whose descriptors we may not read are skipped:
+ * `ss -p` does, for the processes in the exporter's network namespace. Processes that exit mid-walk or whose descriptors we may not read are skipped:
  * their sockets end up with no owner, which the collector reports as process="unknown".
  */
 export async function findSocketOwners(proc: ProcRoot): Promise<SocketOwners> {
@@ -25,11 +27,23 @@ export async function findSocketOwners(proc: ProcRoot): Promise<SocketOwners> {
   const nameIndex = new Map<string, number>();
   const names: string[] = [];
   let unreadableProcesses = 0;
+  let otherNamespaceProcesses = 0;
   let sliceStart = performance.now();
+  // The socket table is the one of the namespace <procfs>/self/net shows; a process in another
+  // network namespace cannot hold any of its sockets, so its descriptors are not worth a readlink
+  // each (on a Kubernetes node most processes live in pod namespaces).
+  const ownNamespace = proc.readLinkSyncIfPresent('self', 'ns', 'net');
 
   // Ascending pid order, so a socket inherited across fork goes to the parent, deterministically.
   const pids = (proc.listDirSyncIfPresent() ?? []).filter((entry) => PID.test(entry)).sort((a, b) => Number(a) - Number(b));
   for (const pid of pids) {
+    if (ownNamespace !== undefined) {
+      const namespace = proc.readLinkSyncIfPresent(pid, 'ns', 'net');
+      if (namespace !== undefined && namespace !== ownNamespace) {
+        otherNamespaceProcesses++;
+        continue;
+      }
+    }
     const fds = proc.listDirSyncIfPresent(pid, 'fd');
     const comm = proc.readTextSyncIfPresent(pid, 'comm');
     if (fds === undefined || comm === undefined) {
@@ -56,5 +70,5 @@ export async function findSocketOwners(proc: ProcRoot): Promise<SocketOwners> {
       sliceStart = performance.now();
     }
   }
-  return { byInode, names, unreadableProcesses };
+  return { byInode, names, unreadableProcesses, otherNamespaceProcesses };
 }
