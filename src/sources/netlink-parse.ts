@@ -113,10 +113,18 @@ export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `errno ${errno}`;
 }
 
+/** Entries of the remote-endpoint key cache (a power of two). */
+const KEY_CACHE_SIZE = 1024;
+
 /**
  * The one record the parser fills for every socket. `remoteEndpointKey()` reads the remote
  * address lazily from the buffer the record currently points at, so it is only valid during
  * `sink.add()`, as the SocketRecord contract says.
+ *
+ * Keys go through a small direct-mapped cache: most sockets with an ephemeral local port talk to
+ * a handful of destinations, and handing back the same key value for the same destination spares
+ * the heap one number (IPv4, ~2^47, never a small integer) or string (IPv6) per socket: at 600k
+ * sockets that was most of the scrape's garbage.
  */
 export class InetDiagRecord implements SocketRecord {
   family: Family = 0;
@@ -132,32 +140,68 @@ export class InetDiagRecord implements SocketRecord {
   /** Buffer and offset of the current inet_diag_msg. */
   bytes: Uint8Array = EMPTY;
   msgOffset = 0;
+  /** Key cache: per entry, the remote address as 4 words (IPv4: one word, rest -1), port, and 4 or 6. */
+  private readonly cacheTags = new Int32Array(KEY_CACHE_SIZE * 6).fill(-1);
+  private readonly cacheKeys: Array<number | string> = new Array<number | string>(KEY_CACHE_SIZE).fill(0);
 
   remoteEndpointKey(): number | string {
     const b = this.bytes;
     const dst = this.msgOffset + 24; // inet_diag_msg.id.idiag_dst
     const port = this.remotePort;
-    if (this.family === 0) return ipv4Key(b, dst, port);
-    // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) shares the IPv4 port space: same key.
-    if (
-      (b[dst]! | b[dst + 1]! | b[dst + 2]! | b[dst + 3]! | b[dst + 4]! | b[dst + 5]! | b[dst + 6]! | b[dst + 7]!) === 0 &&
-      (b[dst + 8]! | b[dst + 9]!) === 0 &&
+    let w0: number;
+    let w1 = -1;
+    let w2 = -1;
+    let w3 = -1;
+    let v4: boolean;
+    if (this.family === 0) {
+      w0 = be32(b, dst);
+      v4 = true;
+    } else if (
+      // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) shares the IPv4 port space: same key.
+      (b[dst]! | b[dst + 1]! | b[dst + 2]! | b[dst + 3]! | b[dst + 4]! | b[dst + 5]! | b[dst + 6]! | b[dst + 7]! | b[dst + 8]! | b[dst + 9]!) === 0 &&
       b[dst + 10] === 0xff &&
       b[dst + 11] === 0xff
     ) {
-      return ipv4Key(b, dst + 12, port);
+      w0 = be32(b, dst + 12);
+      v4 = true;
+    } else {
+      w0 = be32(b, dst);
+      w1 = be32(b, dst + 4);
+      w2 = be32(b, dst + 8);
+      w3 = be32(b, dst + 12);
+      v4 = false;
     }
-    let key = '';
-    for (let i = 0; i < 16; i += 2) key += ((b[dst + i]! << 8) | b[dst + i + 1]!).toString(16) + ':';
-    return key + port;
+    const slot = (Math.imul(w0 ^ Math.imul(w1 ^ w2 ^ w3, 0x9e3779b1), 0x85ebca6b) ^ port) & (KEY_CACHE_SIZE - 1);
+    const tags = this.cacheTags;
+    const t = slot * 6;
+    const kind = v4 ? 4 : 6;
+    if (tags[t] === w0 && tags[t + 1] === w1 && tags[t + 2] === w2 && tags[t + 3] === w3 && tags[t + 4] === port && tags[t + 5] === kind) {
+      return this.cacheKeys[slot]!;
+    }
+    let key: number | string;
+    if (v4) {
+      key = (w0 >>> 0) * 65536 + port;
+    } else {
+      key = '';
+      for (let i = 0; i < 16; i += 2) key += ((b[dst + i]! << 8) | b[dst + i + 1]!).toString(16) + ':';
+      key += port;
+    }
+    tags[t] = w0;
+    tags[t + 1] = w1;
+    tags[t + 2] = w2;
+    tags[t + 3] = w3;
+    tags[t + 4] = port;
+    tags[t + 5] = kind;
+    this.cacheKeys[slot] = key;
+    return key;
   }
 }
 
 const EMPTY = new Uint8Array(0);
 
-function ipv4Key(b: Uint8Array, at: number, port: number): number {
-  const addr = ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-  return addr * 65536 + port;
+/** A big-endian 32-bit word as a signed int (cache tag); `>>> 0` gives the address. */
+function be32(b: Uint8Array, at: number): number {
+  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
 }
 
 /** Where a dump stands after a chunk has been parsed. */

@@ -274,6 +274,42 @@ describe('parseDumpChunk on real captures', () => {
     expect(mapped.seen.some((s) => s.remotePort === 8443 && s.key === 0x7f000001 * 65536 + 8443)).toBe(true);
   });
 
+  it('keys many sockets towards one destination alike, and different destinations apart (through the key cache)', () => {
+    const v4 = new Collect();
+    parseAll(datagrams('ipv4'), v4);
+    const keys = new Map<number | string, Set<string>>();
+    for (const s of v4.seen) {
+      if (s.remotePort === 0) continue;
+      const endpoints = keys.get(s.key) ?? new Set<string>();
+      endpoints.add(String(s.remotePort)); // every remote address in the capture is 127.0.0.1
+      keys.set(s.key, endpoints);
+    }
+    for (const endpoints of keys.values()) expect(endpoints.size).toBe(1);
+    expect(keys.get(0x7f000001 * 65536 + 8080)).toBeDefined();
+
+    // One record, alternating between an IPv4 and an IPv6 message whose words would collide
+    // if the cache ignored the family: ::ffff:ffff:ffff:ffff:ffff:ffff:7f00:1 vs 127.0.0.1.
+    const v4chunk = aligned(datagrams('ipv4')[1]!);
+    const v6chunk = aligned(datagrams('ipv6')[0]!);
+    const record = new InetDiagRecord();
+    const keyOf = (chunk: Uint8Array, family: 0 | 1, port: number, address?: number[]): number | string => {
+      const p = 16;
+      if (address) chunk.set(address, p + 24);
+      record.bytes = chunk;
+      record.msgOffset = p;
+      record.family = family;
+      record.remotePort = port;
+      return record.remoteEndpointKey();
+    };
+    const a = keyOf(v4chunk, 0, 8080, [127, 0, 0, 1]);
+    const b = keyOf(v6chunk, 1, 8080, [0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 127, 0, 0, 1]);
+    expect(a).toBe(0x7f000001 * 65536 + 8080);
+    expect(b).toBe('0:ffff:ffff:ffff:ffff:ffff:7f00:1:8080');
+    expect(keyOf(v4chunk, 0, 8080)).toBe(a);
+    expect(keyOf(v4chunk, 0, 8081)).toBe(0x7f000001 * 65536 + 8081);
+    expect(keyOf(v6chunk, 1, 8080)).toBe(b);
+  });
+
   it('reports a zero-window probe timer (4) as probes, not retransmits', () => {
     const chunk = aligned(datagrams('ipv4')[1]!);
     chunk[16 + 2] = 4; // idiag_timer of the first message
