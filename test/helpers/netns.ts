@@ -67,6 +67,9 @@ export class TestNamespace {
     const name = `tcpst-${process.pid}-${randomBytes(3).toString('hex')}`;
     await run('ip', ['netns', 'add', name]);
     await run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+    // With the default 5 SYN-ACK retries a request socket gives up after ~63 s, which a slow test
+    // file can outlast; 8 retries (~4 min, per namespace) keep SYN_RECV and SYN_SENT sockets still.
+    await run('ip', ['netns', 'exec', name, 'sysctl', '-q', '-w', 'net.ipv4.tcp_synack_retries=8', 'net.ipv4.tcp_syn_retries=8']);
     return new TestNamespace(name);
   }
 
