@@ -142,7 +142,8 @@ export class InetDiagRecord implements SocketRecord {
   msgOffset = 0;
   /** Key cache: per entry, the remote address as 4 words (IPv4: one word, rest -1), port, and 4 or 6. */
   private readonly cacheTags = new Int32Array(KEY_CACHE_SIZE * 6).fill(-1);
-  private readonly cacheKeys: Array<number | string> = new Array<number | string>(KEY_CACHE_SIZE).fill(0);
+  /** Filled with strings so that V8 keeps boxed elements: a double-elements array would box a new number on every read. */
+  private readonly cacheKeys: Array<number | string> = new Array<number | string>(KEY_CACHE_SIZE).fill('');
 
   remoteEndpointKey(): number | string {
     const b = this.bytes;
