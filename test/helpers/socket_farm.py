@@ -139,7 +139,9 @@ class Farm:
         listener = self.listeners[group["to"]]
         _, host, port = listener
         if kind == "syn_recv":
-            iptables(host, "-A", "OUTPUT", "-p", "tcp", "--sport", str(port), "--tcp-flags", "SYN,ACK", "SYN,ACK", "-j", "DROP")
+            # Dropped on the way in, not out: a SYN-ACK that fails to send (OUTPUT drop returns
+            # EPERM) makes the kernel drop the request socket at its first retransmit.
+            iptables(host, "-A", "INPUT", "-p", "tcp", "--sport", str(port), "--tcp-flags", "SYN,ACK", "SYN,ACK", "-j", "DROP")
             for _ in range(count):
                 self.connect(host, port, group, blocking=False)
             return
