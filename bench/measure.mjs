@@ -4,7 +4,7 @@
  * namespace (`ip netns exec <ns> node bench/measure.mjs ...`), so that every tool sees the same
  * socket table. It starts the exporter twice (netlink and procfs sources) and node_exporter,
  * then, interleaved, rep after rep: scrapes each over HTTP, runs `ss -tan`, runs the C netlink
- * dump; then 100 scrapes of the netlink exporter for RSS drift. Prints one JSON line.
+ * dump (one walk for both families, as the exporter asks) and its per-family variant; then 100 scrapes of the netlink exporter for RSS drift. Prints one JSON line.
  *
  *   node bench/measure.mjs --reps=7 --drift=100 --dump=/tmp/x/netlink-dump \
  *     [--node-exporter=/usr/bin/prometheus-node-exporter] [--base-port=19900]
@@ -179,7 +179,7 @@ const dumpCount = Number((await timeCommand(dumpBin, [], true)).stdout.trim());
 await eld(netlink.child, 'eld-reset');
 await eld(procfs.child, 'eld-reset');
 /** @type {Record<string, number[]>} */
-const times = { netlink: [], procfs: [], nodeExporter: [], ss: [], dump: [] };
+const times = { netlink: [], procfs: [], nodeExporter: [], ss: [], dump: [], dumpPerFamily: [] };
 for (let rep = 0; rep < reps; rep++) {
   // Interleaved, so that drift in the table or the machine hits every contender alike.
   times.netlink?.push((await scrape(netlink.port)).ms);
@@ -187,6 +187,7 @@ for (let rep = 0; rep < reps; rep++) {
   times.nodeExporter?.push((await scrape(nodeExporter.port)).ms);
   times.ss?.push((await timeCommand('ss', ['-tan'])).ms);
   times.dump?.push((await timeCommand(dumpBin, [], true)).ms);
+  times.dumpPerFamily?.push((await timeCommand(dumpBin, ['--per-family'], true)).ms);
 }
 const eldNetlink = await eld(netlink.child, 'eld-read');
 const eldProcfs = await eld(procfs.child, 'eld-read');

@@ -310,13 +310,13 @@ lines.push('');
 lines.push(`Kernel ${kernel}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, node_exporter ${((r) => r.stdout + r.stderr)(spawnSync(NODE_EXPORTER, ['--version'], { encoding: 'utf8' })).split('\n')[0]?.replace(/^node_exporter, version /, '') ?? '?'}.`);
 lines.push(`Medians of ${reps} interleaved rounds; exporter flags \`--collector.disable-defaults --collector.sockets\` (the counterpart of node_exporter's \`--collector.disable-defaults --collector.tcpstat\`). Command: \`npm run bench -- --sizes=${sizeLabels.join(',')}\`.`);
 lines.push('');
-lines.push(`| sockets (dump) | exporter netlink | exporter procfs | node_exporter | \`ss -tan\` | C dump (floor) | netlink ÷ node_exporter | netlink ÷ floor | peak RSS netlink | peak RSS procfs | peak RSS node_exporter | max event-loop delay (netlink) | RSS drift over ${drift} scrapes |`);
-lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+lines.push(`| sockets (dump) | exporter netlink | exporter procfs | node_exporter | \`ss -tan\` | C dump (floor) | C dump, per family | netlink ÷ node_exporter | netlink ÷ floor | peak RSS netlink | peak RSS procfs | peak RSS node_exporter | max event-loop delay (netlink) | RSS drift over ${drift} scrapes |`);
+lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   const m = r.medianMs;
   const eldMax = Math.max(r.eventLoopDelay.netlinkReps?.maxMs ?? 0, r.eventLoopDelay.netlinkDrift?.maxMs ?? 0);
   lines.push(
-    `| ${r.sockets.dump.toLocaleString('en-US')} | ${f(m.netlink)} ms | ${f(m.procfs)} ms | ${f(m.nodeExporter)} ms | ${f(m.ss)} ms | ${f(m.dump)} ms | ${f(m.netlink / m.nodeExporter, 2)} | ${f(m.netlink / m.dump, 2)} | ${f(r.memoryMb.netlink.hwmMb)} MB | ${f(r.memoryMb.procfs.hwmMb)} MB | ${f(r.memoryMb.nodeExporter.hwmMb)} MB | ${f(eldMax, 1)} ms | ${f(r.drift.rssAfterLastMb - r.drift.rssAfterFirstMb, 1)} MB |`,
+    `| ${r.sockets.dump.toLocaleString('en-US')} | ${f(m.netlink)} ms | ${f(m.procfs)} ms | ${f(m.nodeExporter)} ms | ${f(m.ss)} ms | ${f(m.dump)} ms | ${f(m.dumpPerFamily)} ms | ${f(m.netlink / m.nodeExporter, 2)} | ${f(m.netlink / m.dump, 2)} | ${f(r.memoryMb.netlink.hwmMb)} MB | ${f(r.memoryMb.procfs.hwmMb)} MB | ${f(r.memoryMb.nodeExporter.hwmMb)} MB | ${f(eldMax, 1)} ms | ${f(r.drift.rssAfterLastMb - r.drift.rssAfterFirstMb, 1)} MB |`,
   );
 }
 lines.push('');

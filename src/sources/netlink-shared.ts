@@ -32,7 +32,10 @@ export interface WorkerData {
 /** Main thread -> worker. */
 export interface DumpCommand {
   type: 'dump';
-  /** One entry per family, in order: address family number and the request's sequence number. */
+  /**
+   * The dumps to run, in order: the address family (AF_INET, AF_INET6, or AF_UNSPEC for one
+   * walk over every family, see encodeAllFamiliesDumpRequest) and the sequence number.
+   */
   requests: Array<{ family: number; seq: number }>;
   receiveTimeoutMs: number;
 }

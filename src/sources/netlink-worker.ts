@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { closeFd, loadLibc, openDiagSocket, recvDatagram, sendAll, SyscallError } from './netlink-ffi.js';
-import { encodeDumpRequest, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN } from './netlink-parse.js';
+import { AF_UNSPEC, encodeAllFamiliesDumpRequest, encodeDumpRequest, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN } from './netlink-parse.js';
 import {
   ABORT_INDEX,
   MAX_DATAGRAMS_PER_SLOT,
@@ -64,7 +64,7 @@ function dump(command: DumpCommand): void {
     const { family, seq } = command.requests[r]!;
     const fd = openDiagSocket(c, command.receiveTimeoutMs);
     try {
-      sendAll(c, fd, encodeDumpRequest(family, seq));
+      sendAll(c, fd, family === AF_UNSPEC ? encodeAllFamiliesDumpRequest(seq) : encodeDumpRequest(family, seq));
       let done = false;
       // Bounded: a dump always ends, but never trust that with an infinite loop.
       for (let fills = 0; !done; fills++) {

@@ -1,6 +1,8 @@
 /**
- * The fast socket source: a NETLINK_SOCK_DIAG inet_diag dump of TCP over AF_INET and AF_INET6,
- * through libc with koffi. See netlink-parse.ts for the wire format.
+ * The fast socket source: an inet_diag dump of TCP sockets over NETLINK_SOCK_DIAG, through libc
+ * with koffi: one TCPDIAG_GETSOCK dump that walks the kernel's hash table once for both
+ * families where the kernel serves it (every kernel to date), else a SOCK_DIAG_BY_FAMILY dump
+ * for AF_INET and one for AF_INET6. See netlink-parse.ts for the wire format.
  *
  * The kernel does its work inside recv(): each call walks the TCP hash table (shared by every
  * network namespace on the host) until a 32 KiB skb is full. One call can therefore take tens of
@@ -31,6 +33,8 @@ import {
 import {
   AF_INET,
   AF_INET6,
+  AF_UNSPEC,
+  encodeAllFamiliesDumpRequest,
   encodeDumpRequest,
   errnoName,
   InetDiagRecord,
@@ -57,6 +61,11 @@ export { NetlinkKernelError, NetlinkParseError } from './netlink-parse.js';
 
 export interface NetlinkSourceOptions {
   /**
+   * 'auto': one walk of the kernel's hash table for both families (TCPDIAG_GETSOCK) when the
+   * kernel serves it, else one SOCK_DIAG_BY_FAMILY dump per family; 'per-family' forces the latter.
+   */
+  request?: 'auto' | 'per-family';
+  /**
    * Where the recv() calls run: 'worker' (a worker thread; the default when its compiled file
    * exists), 'inline' (this thread, yielding between calls), or 'auto'.
    */
@@ -72,6 +81,7 @@ export interface NetlinkSourceOptions {
 }
 
 const DEFAULTS = {
+  request: 'auto',
   thread: 'auto',
   yieldEveryMs: 5,
   bufferBytes: 65536,
@@ -88,11 +98,20 @@ function familyMissing(errno: number): boolean {
   return errno === ERRNO.ENOENT || errno === ERRNO.EAFNOSUPPORT || errno === ERRNO.EOPNOTSUPP || errno === ERRNO.EINVAL;
 }
 
-const familyLabel = (family: Family): string => (family === 1 ? 'ipv6' : 'ipv4');
+/** One dump request of a scan: an address family (AF_UNSPEC: every family in one walk). */
+interface Request {
+  family: number;
+  seq: number;
+}
 
-/** Names the family in a kernel error, which the parser cannot know. */
-function inFamily(error: unknown, family: Family): unknown {
-  if (error instanceof NetlinkKernelError) return new NetlinkKernelError(error.errno, `while dumping ${familyLabel(family)} TCP sockets`);
+const requestLabel = (family: number): string => (family === AF_INET6 ? 'ipv6' : family === AF_INET ? 'ipv4' : 'ipv4 and ipv6');
+
+const encodeRequest = (request: Request): Uint8Array =>
+  request.family === AF_UNSPEC ? encodeAllFamiliesDumpRequest(request.seq) : encodeDumpRequest(request.family, request.seq);
+
+/** Names the dump in a kernel error, which the parser cannot know. */
+function inRequest(error: unknown, request: Request): unknown {
+  if (error instanceof NetlinkKernelError) return new NetlinkKernelError(error.errno, `while dumping ${requestLabel(request.family)} TCP sockets`);
   return error;
 }
 
@@ -190,6 +209,8 @@ export class NetlinkSource implements SocketSource {
   readonly name = 'netlink' as const;
   /** Families the kernel answers for, decided when the source was created. */
   readonly families: readonly Family[];
+  /** Whether a scan is one walk of the hash table for every family (else one dump per family). */
+  readonly singleWalk: boolean;
   private readonly options: Required<NetlinkSourceOptions>;
   private readonly record = new InetDiagRecord();
   private seq = Math.floor(Math.random() * 0x3fffffff);
@@ -198,9 +219,11 @@ export class NetlinkSource implements SocketSource {
   /** Scans run one after the other: one worker, one set of slots. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(families: readonly Family[], options: NetlinkSourceOptions = {}) {
+  /** `singleWalk`: the kernel answered a TCPDIAG_GETSOCK probe (see createNetlinkSource). */
+  constructor(families: readonly Family[], options: NetlinkSourceOptions = {}, singleWalk = false) {
     this.families = families;
     this.options = { ...DEFAULTS, ...options };
+    this.singleWalk = singleWalk && this.options.request === 'auto';
     const wantWorker = this.options.thread === 'worker' || (this.options.thread === 'auto' && existsSync(fileURLToPath(WORKER_FILE)));
     if (wantWorker) this.thread = new DumpThread();
   }
@@ -224,6 +247,11 @@ export class NetlinkSource implements SocketSource {
     return this.seq;
   }
 
+  private requests(): Request[] {
+    if (this.singleWalk) return [{ family: AF_UNSPEC, seq: this.nextSeq() }];
+    return this.families.map((family) => ({ family: family === 1 ? AF_INET6 : AF_INET, seq: this.nextSeq() }));
+  }
+
   private async scanNow(sink: SocketSink): Promise<ScanResult> {
     const c = loadLibc();
     if (this.thread !== null) await this.scanInWorker(sink);
@@ -233,23 +261,23 @@ export class NetlinkSource implements SocketSource {
 
   private async scanInWorker(sink: SocketSink): Promise<void> {
     const thread = this.thread!;
-    const requests = this.families.map((family) => ({ family: family === 1 ? AF_INET6 : AF_INET, seq: this.nextSeq() }));
+    const requests = this.requests();
     const progress: DumpProgress[] = requests.map(() => newDumpProgress());
     const record = this.record;
     const { bytes, words } = thread;
     const command: DumpCommand = { type: 'dump', requests, receiveTimeoutMs: this.options.receiveTimeoutMs };
     const started = performance.now();
-    await thread.run(command, this.options.receiveTimeoutMs * 2 + 1000, (start, length, request) => {
-      const family = this.families[request]!;
+    await thread.run(command, this.options.receiveTimeoutMs * 2 + 1000, (start, length, index) => {
+      const request = requests[index]!;
       if (performance.now() - started > this.options.scanTimeoutMs) throw new Error(`netlink: the sock_diag dump took longer than ${this.options.scanTimeoutMs} ms`);
       try {
-        parseDumpChunk(bytes, words, start, start + length, requests[request]!.seq, record, sink, progress[request]!);
+        parseDumpChunk(bytes, words, start, start + length, request.seq, record, sink, progress[index]!);
       } catch (error) {
-        throw inFamily(error, family);
+        throw inRequest(error, request);
       }
     });
     progress.forEach((p, i) => {
-      if (!p.done) throw new Error(`netlink: the ${familyLabel(this.families[i]!)} dump ended without NLMSG_DONE`);
+      if (!p.done) throw new Error(`netlink: the ${requestLabel(requests[i]!.family)} dump ended without NLMSG_DONE`);
     });
   }
 
@@ -265,16 +293,15 @@ export class NetlinkSource implements SocketSource {
     // One time slice across both families: the end of one dump and the start of the next must
     // not add up to two slices without a yield.
     let sliceStart = performance.now();
-    for (const family of this.families) {
+    for (const request of this.requests()) {
       const fd = openDiagSocket(c, this.options.receiveTimeoutMs);
       try {
-        const seq = this.nextSeq();
-        sendAll(c, fd, encodeDumpRequest(family === 1 ? AF_INET6 : AF_INET, seq));
+        sendAll(c, fd, encodeRequest(request));
         const progress = newDumpProgress();
         while (!progress.done) {
           const n = recvDatagram(c, fd, bytes);
           if (n === 0) throw new Error('netlink: the sock_diag socket returned end-of-file in the middle of a dump');
-          parseDumpChunk(bytes, words, 0, n, seq, record, sink, progress);
+          parseDumpChunk(bytes, words, 0, n, request.seq, record, sink, progress);
           const now = performance.now();
           if (now - sliceStart >= yieldEvery) {
             if (now > deadline) throw new Error(`netlink: the sock_diag dump took longer than ${this.options.scanTimeoutMs} ms`);
@@ -283,7 +310,7 @@ export class NetlinkSource implements SocketSource {
           }
         }
       } catch (error) {
-        throw inFamily(error, family);
+        throw inRequest(error, request);
       } finally {
         closeFd(c, fd);
       }
@@ -297,7 +324,9 @@ export class NetlinkSource implements SocketSource {
  * whether it does for AF_INET6. Throws NetlinkUnavailableError when netlink cannot be used:
  * koffi or libc cannot be loaded, socket() is refused (EPERM/EACCES under seccomp or an LSM,
  * EAFNOSUPPORT/EPROTONOSUPPORT without netlink or sock_diag), or the kernel has no TCP
- * inet_diag handler. IPv6 is left out of `families` when the kernel has no IPv6.
+ * inet_diag handler. IPv6 is left out of `families` when the kernel has no IPv6. It also probes
+ * whether one TCPDIAG_GETSOCK dump can replace the two per-family dumps (see
+ * encodeAllFamiliesDumpRequest); if not, scans use SOCK_DIAG_BY_FAMILY per family.
  */
 export function createNetlinkSource(options: NetlinkSourceOptions = {}): NetlinkSource {
   const c = loadLibc();
@@ -312,7 +341,7 @@ export function createNetlinkSource(options: NetlinkSourceOptions = {}): Netlink
       throw new NetlinkUnavailableError(`netlink unavailable: ${e.message}`, e.errno);
     }
     try {
-      sendAll(c, fd, encodeDumpRequest(family, 1, 0));
+      sendAll(c, fd, family === AF_UNSPEC ? encodeAllFamiliesDumpRequest(1, 0) : encodeDumpRequest(family, 1, 0));
       const buffer = new Uint8Array(MIN_RECV_BUFFER);
       const words = new Uint32Array(buffer.buffer);
       const progress = newDumpProgress();
@@ -344,5 +373,7 @@ export function createNetlinkSource(options: NetlinkSourceOptions = {}): Netlink
       throw new NetlinkUnavailableError(`netlink unavailable: the kernel refused an AF_INET6 TCP sock_diag dump (${v6 < 0 ? 'no complete answer' : errnoName(v6)})`, v6 > 0 ? v6 : undefined);
     }
   }
-  return new NetlinkSource(families, options);
+  // One walk for both families, if this kernel still serves the original request type.
+  const singleWalk = (options.request ?? DEFAULTS.request) === 'auto' && probe(AF_UNSPEC) === 0;
+  return new NetlinkSource(families, options, singleWalk);
 }

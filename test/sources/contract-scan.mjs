@@ -2,8 +2,8 @@
 /**
  * Child process of contract.test.ts, run inside the test's network namespace:
  *   ip netns exec <ns> node test/sources/contract-scan.mjs <attempts>
- * Scans the socket table with netlink (its recv() calls on a worker thread), procfs, and netlink
- * again (recv() inline on the main thread), back to back, into one SocketAggregate each, and
+ * Scans the socket table with netlink (recv() on its worker thread, one walk for both families),
+ * procfs, and netlink again (recv() inline, one dump per family), back to back, into one SocketAggregate each, and
  * prints one JSON line with the three summaries. It opens no TCP socket of its own, so it does
  * not change the table it measures. The procfs scan is only comparable when the two netlink
  * scans around it agree (the table did not move in between); it retries up to <attempts> times.
@@ -54,9 +54,13 @@ async function scan(source) {
   };
 }
 
+// The two netlink scans differ in every way they can: dump thread + one TCPDIAG_GETSOCK walk,
+// then inline recv() + one SOCK_DIAG_BY_FAMILY dump per family.
 const netlink = createNetlinkSource({ thread: 'worker' });
-const netlinkInline = createNetlinkSource({ thread: 'inline' });
-if (netlink.mode !== 'worker' || netlinkInline.mode !== 'inline') throw new Error('netlink modes not as asked');
+const netlinkInline = createNetlinkSource({ thread: 'inline', request: 'per-family' });
+if (netlink.mode !== 'worker' || !netlink.singleWalk || netlinkInline.mode !== 'inline' || netlinkInline.singleWalk) {
+  throw new Error('netlink sources not set up as asked');
+}
 const procfs = new ProcfsSource(new ProcRoot('/proc'));
 let tries = 0;
 /** @type {unknown} */

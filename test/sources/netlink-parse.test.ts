@@ -6,7 +6,9 @@ import {
   AF_INET,
   AF_INET6,
   ALL_TCP_STATES,
+  ALL_FAMILIES_REQUEST_LEN,
   DUMP_REQUEST_LEN,
+  encodeAllFamiliesDumpRequest,
   encodeDumpRequest,
   InetDiagRecord,
   NetlinkKernelError,
@@ -16,6 +18,7 @@ import {
   NLM_F_REQUEST,
   parseDumpChunk,
   SOCK_DIAG_BY_FAMILY,
+  TCPDIAG_GETSOCK,
   type DumpProgress,
 } from '../../src/sources/netlink-parse.js';
 import type { SocketRecord, SocketSink } from '../../src/sources/socket-source.js';
@@ -40,7 +43,7 @@ function wordsOf(bytes: Uint8Array): Uint32Array {
   return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.buffer.byteLength >>> 2);
 }
 
-function datagrams(family: 'ipv4' | 'ipv6'): Uint8Array[] {
+function datagrams(family: 'ipv4' | 'ipv6' | 'all'): Uint8Array[] {
   return readdirSync(dir)
     .filter((f) => f.startsWith(`${family}-`) && f.endsWith('.bin'))
     .sort()
@@ -145,6 +148,21 @@ function signature(s: { family: number; state: number; localPort: number; remote
   return [s.family, state, s.localPort, s.remotePort, s.rxQueue, s.txQueue, s.timer, retrans, s.inode].join(' ');
 }
 
+describe('encodeAllFamiliesDumpRequest', () => {
+  it('builds nlmsghdr + the original inet_diag_req: TCPDIAG_GETSOCK, every state, no extensions', () => {
+    const req = encodeAllFamiliesDumpRequest(42);
+    const view = new DataView(req.buffer);
+    expect(req.length).toBe(ALL_FAMILIES_REQUEST_LEN);
+    expect(view.getUint32(0, true)).toBe(16 + 60);
+    expect(view.getUint16(4, true)).toBe(TCPDIAG_GETSOCK);
+    expect(view.getUint16(6, true)).toBe(NLM_F_REQUEST | NLM_F_DUMP);
+    expect(view.getUint32(8, true)).toBe(42);
+    expect(req[16 + 3]).toBe(0); // idiag_ext
+    expect(view.getUint32(16 + 52, true)).toBe(ALL_TCP_STATES);
+    expect(view.getUint32(16 + 56, true)).toBe(0); // idiag_dbs
+  });
+});
+
 describe('encodeDumpRequest', () => {
   it('builds nlmsghdr + inet_diag_req_v2 for a TCP dump with no extensions', () => {
     const req = encodeDumpRequest(AF_INET6, 0x01020304);
@@ -193,6 +211,19 @@ describe('parseDumpChunk on real captures', () => {
       expect(got).toEqual(expected);
     });
   }
+
+  it('the single-walk TCPDIAG_GETSOCK dump gives exactly the two per-family dumps together', () => {
+    const chunks = datagrams('all');
+    expect(chunks.length).toBeGreaterThan(1);
+    const all = new Collect();
+    expect(parseAll(chunks, all).done).toBe(true);
+    const both = new Collect();
+    parseAll(datagrams('ipv4'), both);
+    parseAll(datagrams('ipv6'), both);
+    const sig = (s: Seen): string => `${signature(s, s.retransmits + s.probes)} ${s.key}`;
+    expect(all.seen.map(sig).sort()).toEqual(both.seen.map(sig).sort());
+    expect(all.seen.some((s) => s.family === 0) && all.seen.some((s) => s.family === 1)).toBe(true);
+  });
 
   it('the dump has every state the farm made; request sockets come as SYN_RECV without an inode', () => {
     const sink = new Collect();
