@@ -179,41 +179,43 @@ const dumpCount = Number((await timeCommand(dumpBin, [], true)).stdout.trim());
 /**
  * One scrape of an exporter with its event-loop delay histogram reset just before and read just
  * after: the delay during that scrape (the target), as opposed to delays while other tools ran.
+ * The idle `canary` (the other exporter, which does nothing meanwhile) is watched over the same
+ * window: a delay it shows too came from the machine (CPU contention, VM steal), not the scrape.
  * @param {{child: import('node:child_process').ChildProcess, port: number}} server
+ * @param {{child: import('node:child_process').ChildProcess}} canary
  */
-async function watchedScrape(server) {
-  await eld(server.child, 'eld-reset');
+async function watchedScrape(server, canary) {
+  await Promise.all([eld(server.child, 'eld-reset'), eld(canary.child, 'eld-reset')]);
   const { ms } = await scrape(server.port);
-  const { maxMs } = await eld(server.child, 'eld-read');
-  return { ms, eldMaxMs: maxMs };
+  const [own, idle] = await Promise.all([eld(server.child, 'eld-read'), eld(canary.child, 'eld-read')]);
+  return { ms, eldMaxMs: own.maxMs, canaryMaxMs: idle.maxMs };
 }
 
-// Whole-run histograms as well: they also catch delays while node_exporter, ss and the C dumps
-// ran, i.e. how much the rest of the machine starved an idle exporter.
-await eld(procfs.child, 'eld-reset');
 /** @type {Record<string, number[]>} */
 const times = { netlink: [], procfs: [], nodeExporter: [], ss: [], dump: [], dumpPerFamily: [] };
+/** Per netlink scrape: its own largest event-loop delay, and the idle procfs exporter's meanwhile. */
 /** @type {Record<string, number[]>} */
-const scrapeEld = { netlink: [], procfs: [], netlinkDrift: [] };
+const scrapeEld = { netlink: [], netlinkCanary: [], netlinkDrift: [], netlinkDriftCanary: [] };
 for (let rep = 0; rep < reps; rep++) {
   // Interleaved, so that drift in the table or the machine hits every contender alike.
-  const n = await watchedScrape(netlink);
+  const n = await watchedScrape(netlink, procfs);
   times.netlink?.push(n.ms);
   scrapeEld.netlink?.push(n.eldMaxMs);
+  scrapeEld.netlinkCanary?.push(n.canaryMaxMs);
   times.procfs?.push((await scrape(procfs.port)).ms);
   times.nodeExporter?.push((await scrape(nodeExporter.port)).ms);
   times.ss?.push((await timeCommand('ss', ['-tan'])).ms);
   times.dump?.push((await timeCommand(dumpBin, [], true)).ms);
   times.dumpPerFamily?.push((await timeCommand(dumpBin, ['--per-family'], true)).ms);
 }
-const eldProcfs = await eld(procfs.child, 'eld-read');
 
 // RSS drift: scrapes 2..N of the netlink exporter, back to back (the first was above).
 let driftMs = 0;
 for (let i = 1; i < driftScrapes; i++) {
-  const n = await watchedScrape(netlink);
+  const n = await watchedScrape(netlink, procfs);
   driftMs += n.ms;
   scrapeEld.netlinkDrift?.push(n.eldMaxMs);
+  scrapeEld.netlinkDriftCanary?.push(n.canaryMaxMs);
 }
 const rssAfterDrift = memory(/** @type {number} */ (netlink.child.pid)).rssMb;
 const maxOf = (/** @type {number[]} */ v) => (v.length === 0 ? null : Math.max(...v));
@@ -232,9 +234,9 @@ const result = {
   eventLoopDelay: {
     /** The largest delay during any one scrape of the netlink exporter (rounds and drift scrapes). */
     duringScrapeMaxMs: Math.max(maxOf(scrapeEld.netlink ?? []) ?? 0, maxOf(scrapeEld.netlinkDrift ?? []) ?? 0),
+    /** The idle canary's largest delay over the same windows. */
+    canaryDuringScrapeMaxMs: Math.max(maxOf(scrapeEld.netlinkCanary ?? []) ?? 0, maxOf(scrapeEld.netlinkDriftCanary ?? []) ?? 0),
     perScrapeMaxMs: scrapeEld,
-    /** The procfs exporter over all the rounds, idle most of the time: what the machine alone does. */
-    procfsWholeRounds: eldProcfs,
   },
 };
 for (const server of [netlink, procfs, nodeExporter]) server.child.kill('SIGTERM');

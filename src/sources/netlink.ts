@@ -115,6 +115,9 @@ function inRequest(error: unknown, request: Request): unknown {
   return error;
 }
 
+/** The dump thread could not start (or died before it answered): nothing reached the sink. */
+class DumpThreadUnusable extends Error {}
+
 /**
  * The worker thread and the shared memory it fills. One dump at a time; created on the first
  * scan, kept for the next ones, and unref'd between scans so it never keeps the process alive.
@@ -127,10 +130,18 @@ class DumpThread {
   readonly words = new Uint32Array(this.data);
   readonly ctrl = new Int32Array(this.control);
 
+  /** Whether the worker ever answered; a worker that never did is not tried again. */
+  private answered = false;
+
   private start(): Worker {
     if (this.worker !== null) return this.worker;
     const workerData: WorkerData = { data: this.data, control: this.control };
-    const worker = new Worker(WORKER_FILE, { workerData, name: 'tcpstate-netlink' });
+    let worker: Worker;
+    try {
+      worker = new Worker(WORKER_FILE, { workerData, name: 'tcpstate-netlink' });
+    } catch (error) {
+      throw new DumpThreadUnusable(`netlink: cannot start the dump thread: ${(error as Error).message}`);
+    }
     worker.unref();
     // A worker that dies is replaced at the next scan.
     worker.once('exit', () => {
@@ -173,6 +184,7 @@ class DumpThread {
         else reject(error);
       };
       const onMessage = (reply: WorkerReply): void => {
+        this.answered = true;
         arm();
         if (reply.type === 'slot') {
           const at = reply.slot * SLOT_STRIDE;
@@ -193,8 +205,9 @@ class DumpThread {
           finish(failure ?? (reply.errno !== undefined && reply.syscall !== undefined ? new SyscallError(reply.syscall, reply.errno, 'netlink') : new Error(reply.message)));
         }
       };
-      const onError = (error: Error): void => finish(new Error(`netlink: the dump thread failed: ${error.message}`));
-      const onExit = (code: number): void => finish(new Error(`netlink: the dump thread exited (code ${code})`));
+      const died = (why: string): Error => (this.answered ? new Error(`netlink: ${why}`) : new DumpThreadUnusable(`netlink: ${why}`));
+      const onError = (error: Error): void => finish(died(`the dump thread failed: ${error.message}`));
+      const onExit = (code: number): void => finish(died(`the dump thread exited (code ${code})`));
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);
@@ -254,8 +267,19 @@ export class NetlinkSource implements SocketSource {
 
   private async scanNow(sink: SocketSink): Promise<ScanResult> {
     const c = loadLibc();
-    if (this.thread !== null) await this.scanInWorker(sink);
-    else await this.scanInline(c, sink);
+    let inline = this.thread === null;
+    if (!inline) {
+      try {
+        await this.scanInWorker(sink);
+      } catch (error) {
+        // A worker that cannot run here at all (nothing reached the sink yet): read inline from
+        // now on rather than fail every scrape.
+        if (!(error instanceof DumpThreadUnusable)) throw error;
+        this.thread = null;
+        inline = true;
+      }
+    }
+    if (inline) await this.scanInline(c, sink);
     return { families: [...this.families], listenQueueLimitKnown: true };
   }
 
