@@ -56,6 +56,9 @@ interface Libc {
   recv: (fd: number, buf: Uint8Array, len: number, flags: number) => number;
   close: (fd: number) => number;
   setsockopt: (fd: number, level: number, name: number, value: Uint8Array, len: number) => number;
+  gettid: () => number;
+  getpriority: (which: number, who: number) => number;
+  setpriority: (which: number, who: number, prio: number) => number;
 }
 
 let libc: Libc | null = null;
@@ -75,6 +78,9 @@ export function loadLibc(): Libc {
       recv: fn('intptr_t recv(int fd, void *buf, size_t len, int flags)'),
       close: fn('int close(int fd)'),
       setsockopt: fn('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
+      gettid: fn('int gettid(void)'),
+      getpriority: fn('int getpriority(int which, uint32_t who)'),
+      setpriority: fn('int setpriority(int which, uint32_t who, int prio)'),
     };
     return libc;
   } catch (error) {
@@ -146,6 +152,23 @@ export function recvDatagram(c: Libc, fd: number, buf: Uint8Array): number {
 
 export function closeFd(c: Libc, fd: number): void {
   c.close(fd);
+}
+
+/**
+ * Makes the calling thread `delta` nice levels nicer (Linux: a thread is a task, and
+ * PRIO_PROCESS with its tid changes only that thread). The dump thread calls this so that, on a
+ * busy machine, the exporter's event loop always wins the CPU over its own background dump.
+ * Best effort: returns false if it could not.
+ */
+export function lowerThreadPriority(c: Libc, delta: number): boolean {
+  const PRIO_PROCESS = 0;
+  try {
+    const tid = c.gettid();
+    const current = c.getpriority(PRIO_PROCESS, tid); // -20..19 (no error value we need to tell apart here)
+    return c.setpriority(PRIO_PROCESS, tid, Math.min(19, current + delta)) === 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether the kernel can make AF_INET6 sockets (false when IPv6 is compiled out or disabled). */

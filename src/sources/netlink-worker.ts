@@ -4,7 +4,7 @@
  * can walk a large stretch of the shared hash table), the exporter's event loop keeps serving.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { closeFd, loadLibc, openDiagSocket, recvDatagram, sendAll, SyscallError } from './netlink-ffi.js';
+import { closeFd, loadLibc, lowerThreadPriority, openDiagSocket, recvDatagram, sendAll, SyscallError } from './netlink-ffi.js';
 import { AF_UNSPEC, encodeAllFamiliesDumpRequest, encodeDumpRequest, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN } from './netlink-parse.js';
 import {
   ABORT_INDEX,
@@ -28,6 +28,9 @@ const words = new Uint32Array(data);
 const ctrl = new Int32Array(control);
 
 const post = (reply: WorkerReply): void => port.postMessage(reply);
+
+// The event loop (main thread) parses what this thread reads; when the CPUs are busy it must win.
+lowerThreadPriority(loadLibc(), 5);
 
 class Aborted extends Error {}
 
