@@ -109,14 +109,6 @@ describeWithNetns('socket source contract: netlink and procfs agree on real sock
   beforeAll(async () => {
     ns = await TestNamespace.create();
     try {
-      // Hold SYN_RECV with the SYN-ACK dropped on the client's INPUT, not on the server's OUTPUT
-      // (where socket_farm.py drops it): a locally failed SYN-ACK send makes the kernel drop the
-      // request socket at its first timer, so SYN_RECV would come and go between two scans.
-      // These rules run first; the farm's OUTPUT DROP after them never matches.
-      for (const [tool, port] of [['iptables', 9100], ['ip6tables', 9101]] as const) {
-        await ns.exec(tool, ['-w', '-I', 'OUTPUT', '1', '-p', 'tcp', '--sport', String(port), '--tcp-flags', 'SYN,ACK', 'SYN,ACK', '-j', 'ACCEPT']);
-        await ns.exec(tool, ['-w', '-A', 'INPUT', '-p', 'tcp', '--sport', String(port), '--tcp-flags', 'SYN,ACK', 'SYN,ACK', '-j', 'DROP']);
-      }
       farm = await ns.startFarm(spec);
       await startUnsentPeer(ns, '127.0.0.1', 7000);
       await startUnsentPeer(ns, '::1', 7001);
