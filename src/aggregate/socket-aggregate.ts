@@ -1,14 +1,19 @@
 import type { SocketRecord, SocketSink } from '../sources/socket-source.js';
 import { STATE_SLOTS, TCP_LISTEN, TIMER_KEEPALIVE, TIMER_RETRANSMIT, stateSlot } from '../tcp.js';
+import { PortTablePool } from './port-table-pool.js';
 
 export interface AggregateOptions {
   /** `ip_local_port_range` as [first, last], or null when it could not be read. */
   ephemeralRange: readonly [number, number] | null;
   /** Remote ports whose sockets are counted per state (client-side pools). */
   remotePorts: ReadonlySet<number>;
+  /**
+   * Where the per-port tables come from, so a long-lived caller can reuse them (hand them back
+   * with release()); without one, the aggregate allocates its own.
+   */
+  tables?: PortTablePool;
 }
 
-const PORTS = 65536;
 
 /**
  * Everything the sockets collector reports, tallied in one pass over the socket table.
@@ -25,7 +30,7 @@ export class SocketAggregate implements SocketSink {
   keepaliveProbing = 0;
   retransmitting = 0;
   /** [localPort * STATE_SLOTS + state] */
-  readonly localPortStates = new Uint32Array(PORTS * STATE_SLOTS);
+  readonly localPortStates: Uint32Array;
   /** [remotePort * STATE_SLOTS + state], allocated only when remote ports are watched. */
   readonly remotePortStates: Uint32Array | null;
   /** Listen port -> summed accept-queue length / limit over its listeners. */
@@ -38,14 +43,17 @@ export class SocketAggregate implements SocketSink {
   private readonly ephemeralFirst: number;
   private readonly ephemeralLast: number;
   private readonly remoteWatched: Uint8Array | null;
+  private readonly tables: PortTablePool;
 
   constructor(options: AggregateOptions) {
+    this.tables = options.tables ?? new PortTablePool();
+    this.localPortStates = this.tables.acquire();
     this.ephemeralFirst = options.ephemeralRange?.[0] ?? 1;
     this.ephemeralLast = options.ephemeralRange?.[1] ?? 0;
     if (options.remotePorts.size > 0) {
-      this.remoteWatched = new Uint8Array(PORTS);
+      this.remoteWatched = new Uint8Array(65536);
       for (const port of options.remotePorts) this.remoteWatched[port] = 1;
-      this.remotePortStates = new Uint32Array(PORTS * STATE_SLOTS);
+      this.remotePortStates = this.tables.acquire();
     } else {
       this.remoteWatched = null;
       this.remotePortStates = null;
@@ -87,6 +95,12 @@ export class SocketAggregate implements SocketSink {
         this.ephemeralByDestination.set(key, (this.ephemeralByDestination.get(key) ?? 0) + 1);
       }
     }
+  }
+
+  /** Returns the per-port tables to the pool; the aggregate must not be read afterwards. */
+  release(): void {
+    this.tables.release(this.localPortStates);
+    if (this.remotePortStates !== null) this.tables.release(this.remotePortStates);
   }
 
   /** Local ports that have at least one LISTEN socket, ascending. */

@@ -1,6 +1,9 @@
 import type { Gauge, Registry } from 'prom-client';
+import { PortTablePool } from '../aggregate/port-table-pool.js';
 import { SocketAggregate } from '../aggregate/socket-aggregate.js';
+import type { Config } from '../config.js';
 import type { ProcRoot } from '../proc-root.js';
+import type { ScanResult } from '../sources/socket-source.js';
 import { parsePortRange } from '../procfs/sysctl.js';
 import { FAMILIES, STATE_SLOTS, TCP_LISTEN, stateName } from '../tcp.js';
 import type { Collector, ScrapeContext } from './collector.js';
@@ -28,6 +31,8 @@ function sumOver(map: ReadonlyMap<number, number>, ports: readonly number[]): nu
   return total;
 }
 
+const portTables = new PortTablePool();
+
 /** The socket table: states, per-port views, queues, timers and ephemeral ports. */
 export const socketsCollector: Collector = {
   name: 'sockets',
@@ -35,56 +40,63 @@ export const socketsCollector: Collector = {
   description: 'The TCP socket table: states, per-port counts, accept queues, keepalive and retransmit timers, ephemeral ports',
   async collect({ proc, config, sockets }: ScrapeContext, registry: Registry): Promise<void> {
     const range = await readEphemeralRange(proc);
-    const aggregate = new SocketAggregate({ ephemeralRange: range, remotePorts: new Set(config.sockets.remotePorts) });
-    const scan = await sockets.scan(aggregate);
-
-    const byState = scrapeGauge(registry, 'tcpstate_sockets', 'TCP sockets in each state; request sockets count as syn_recv.', ['family', 'state']);
-    for (const family of scan.families) {
-      for (let slot = 1; slot < STATE_SLOTS; slot++) {
-        byState.set({ family: FAMILIES[family], state: stateName(slot) }, aggregate.stateCounts[family * STATE_SLOTS + slot]!);
-      }
-    }
-
-    const receive = scrapeGauge(registry, 'tcpstate_receive_queue_bytes', 'Bytes received but not yet read by the application, by state (LISTEN excluded).', ['state']);
-    const send = scrapeGauge(registry, 'tcpstate_send_queue_bytes', 'Bytes sent but not yet acknowledged by the peer, by state (LISTEN excluded).', ['state']);
-    const keepalive = scrapeGauge(registry, 'tcpstate_keepalive_sockets', 'Sockets whose keepalive timer is armed, by state.', ['state']);
-    for (let slot = 1; slot < STATE_SLOTS; slot++) {
-      const state = stateName(slot);
-      keepalive.set({ state }, aggregate.keepaliveByState[slot]!);
-      if (slot === TCP_LISTEN) continue;
-      receive.set({ state }, aggregate.receiveQueueBytes[slot]!);
-      send.set({ state }, aggregate.sendQueueBytes[slot]!);
-    }
-    scrapeGauge(registry, 'tcpstate_keepalive_probing_sockets', 'Sockets with unanswered keepalive probes: the peer has probably vanished (half-open).').set(aggregate.keepaliveProbing);
-    scrapeGauge(registry, 'tcpstate_retransmitting_sockets', 'Sockets with a retransmit timer armed and at least one retransmission.').set(aggregate.retransmitting);
-
-    // Server ports: every port with a listener, plus the ones asked for, under the cap.
-    const selection = selectPorts([...aggregate.listeningPorts(), ...config.sockets.ports], (port) => aggregate.localPortTotal(port), config.sockets.maxPorts);
-    const portSockets = scrapeGauge(registry, 'tcpstate_port_sockets', 'Sockets whose local port is a watched server port, by state; ports beyond the cap are summed into port="other".', ['port', 'state']);
-    const queueLength = scrapeGauge(registry, 'tcpstate_listen_queue_length', 'Connections waiting in the accept queue, summed over the listeners on the port.', ['port']);
-    const queueLimit = scan.listenQueueLimitKnown
-      ? scrapeGauge(registry, 'tcpstate_listen_queue_max', 'Accept-queue limit (the listen backlog), summed over the listeners on the port.', ['port'])
-      : undefined;
-    const listening = new Set(aggregate.listeningPorts());
-    const groups: Array<[string, number[]]> = selection.kept.map((port) => [String(port), [port]]);
-    if (selection.folded.length > 0) groups.push(['other', selection.folded]);
-    for (const [label, ports] of groups) {
-      setStates(portSockets, label, aggregate.localPortStates, ports);
-      const listeners = ports.filter((port) => listening.has(port));
-      if (listeners.length === 0) continue;
-      queueLength.set({ port: label }, sumOver(aggregate.listenQueueLength, listeners));
-      queueLimit?.set({ port: label }, sumOver(aggregate.listenQueueLimit, listeners));
-    }
-
-    if (aggregate.remotePortStates !== null) {
-      const remote = scrapeGauge(registry, 'tcpstate_remote_port_sockets', 'Sockets whose remote port is one of --collector.sockets.remote-ports, by state.', ['port', 'state']);
-      for (const port of config.sockets.remotePorts) setStates(remote, String(port), aggregate.remotePortStates, [port]);
-    }
-
-    if (range !== null) {
-      scrapeGauge(registry, 'tcpstate_ephemeral_ports_used', 'Sockets whose local port is inside net.ipv4.ip_local_port_range.').set(aggregate.ephemeralPortsUsed);
-      const rangeSize = range[1] - range[0] + 1;
-      scrapeGauge(registry, 'tcpstate_ephemeral_port_usage_ratio', 'Sockets with an ephemeral local port towards the busiest destination (remote address and port), divided by the size of ip_local_port_range.').set(aggregate.busiestDestinationSockets() / rangeSize);
+    const aggregate = new SocketAggregate({ ephemeralRange: range, remotePorts: new Set(config.sockets.remotePorts), tables: portTables });
+    try {
+      report(registry, config, aggregate, await sockets.scan(aggregate), range);
+    } finally {
+      aggregate.release();
     }
   },
 };
+
+/** Registers every metric of the sockets collector from a finished tally. */
+function report(registry: Registry, config: Config, aggregate: SocketAggregate, scan: ScanResult, range: readonly [number, number] | null): void {
+  const byState = scrapeGauge(registry, 'tcpstate_sockets', 'TCP sockets in each state; request sockets count as syn_recv.', ['family', 'state']);
+  for (const family of scan.families) {
+    for (let slot = 1; slot < STATE_SLOTS; slot++) {
+      byState.set({ family: FAMILIES[family], state: stateName(slot) }, aggregate.stateCounts[family * STATE_SLOTS + slot]!);
+    }
+  }
+
+  const receive = scrapeGauge(registry, 'tcpstate_receive_queue_bytes', 'Bytes received but not yet read by the application, by state (LISTEN excluded).', ['state']);
+  const send = scrapeGauge(registry, 'tcpstate_send_queue_bytes', 'Bytes sent but not yet acknowledged by the peer, by state (LISTEN excluded).', ['state']);
+  const keepalive = scrapeGauge(registry, 'tcpstate_keepalive_sockets', 'Sockets whose keepalive timer is armed, by state.', ['state']);
+  for (let slot = 1; slot < STATE_SLOTS; slot++) {
+    const state = stateName(slot);
+    keepalive.set({ state }, aggregate.keepaliveByState[slot]!);
+    if (slot === TCP_LISTEN) continue;
+    receive.set({ state }, aggregate.receiveQueueBytes[slot]!);
+    send.set({ state }, aggregate.sendQueueBytes[slot]!);
+  }
+  scrapeGauge(registry, 'tcpstate_keepalive_probing_sockets', 'Sockets with unanswered keepalive probes: the peer has probably vanished (half-open).').set(aggregate.keepaliveProbing);
+  scrapeGauge(registry, 'tcpstate_retransmitting_sockets', 'Sockets with a retransmit timer armed and at least one retransmission.').set(aggregate.retransmitting);
+
+  // Server ports: every port with a listener, plus the ones asked for, under the cap.
+  const selection = selectPorts([...aggregate.listeningPorts(), ...config.sockets.ports], (port) => aggregate.localPortTotal(port), config.sockets.maxPorts);
+  const portSockets = scrapeGauge(registry, 'tcpstate_port_sockets', 'Sockets whose local port is a watched server port, by state; ports beyond the cap are summed into port="other".', ['port', 'state']);
+  const queueLength = scrapeGauge(registry, 'tcpstate_listen_queue_length', 'Connections waiting in the accept queue, summed over the listeners on the port.', ['port']);
+  const queueLimit = scan.listenQueueLimitKnown
+    ? scrapeGauge(registry, 'tcpstate_listen_queue_max', 'Accept-queue limit (the listen backlog), summed over the listeners on the port.', ['port'])
+    : undefined;
+  const listening = new Set(aggregate.listeningPorts());
+  const groups: Array<[string, number[]]> = selection.kept.map((port) => [String(port), [port]]);
+  if (selection.folded.length > 0) groups.push(['other', selection.folded]);
+  for (const [label, ports] of groups) {
+    setStates(portSockets, label, aggregate.localPortStates, ports);
+    const listeners = ports.filter((port) => listening.has(port));
+    if (listeners.length === 0) continue;
+    queueLength.set({ port: label }, sumOver(aggregate.listenQueueLength, listeners));
+    queueLimit?.set({ port: label }, sumOver(aggregate.listenQueueLimit, listeners));
+  }
+
+  if (aggregate.remotePortStates !== null) {
+    const remote = scrapeGauge(registry, 'tcpstate_remote_port_sockets', 'Sockets whose remote port is one of --collector.sockets.remote-ports, by state.', ['port', 'state']);
+    for (const port of config.sockets.remotePorts) setStates(remote, String(port), aggregate.remotePortStates, [port]);
+  }
+
+  if (range !== null) {
+    scrapeGauge(registry, 'tcpstate_ephemeral_ports_used', 'Sockets whose local port is inside net.ipv4.ip_local_port_range.').set(aggregate.ephemeralPortsUsed);
+    const rangeSize = range[1] - range[0] + 1;
+    scrapeGauge(registry, 'tcpstate_ephemeral_port_usage_ratio', 'Sockets with an ephemeral local port towards the busiest destination (remote address and port), divided by the size of ip_local_port_range.').set(aggregate.busiestDestinationSockets() / rangeSize);
+  }
+}
