@@ -3,40 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { SocketAggregate } from '../../src/aggregate/socket-aggregate.js';
 import { ProcParseError } from '../../src/errors.js';
 import { NetTcpParser } from '../../src/procfs/net-tcp.js';
-import type { SocketRecord, SocketSink } from '../../src/sources/socket-source.js';
 import type { Family } from '../../src/tcp.js';
+import { RecordingSink, type SeenSocket } from '../helpers/recording-sink.js';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/proc/net/${name}`, import.meta.url));
 
-interface Copied {
-  state: number;
-  localPort: number;
-  remotePort: number;
-  rxQueue: number;
-  txQueue: number;
-  timer: number;
-  retransmits: number;
-  probes: number;
-  inode: number;
-  remote: number | string;
-}
-
-/** Copies every record, so tests can look at lines the parser has since overwritten. */
-class Recorder implements SocketSink {
-  readonly records: Copied[] = [];
-  add(s: SocketRecord): void {
-    const { state, localPort, remotePort, rxQueue, txQueue, timer, retransmits, probes, inode } = s;
-    this.records.push({ state, localPort, remotePort, rxQueue, txQueue, timer, retransmits, probes, inode, remote: s.remoteEndpointKey() });
-  }
-}
-
-function parse(text: Buffer | string, family: Family = 0, chunkSize = Infinity): Copied[] {
+function parse(text: Buffer | string, family: Family = 0, chunkSize = Infinity): SeenSocket[] {
   const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text, 'latin1');
-  const recorder = new Recorder();
+  const recorder = new RecordingSink();
   const parser = new NetTcpParser('/proc/net/tcp', family, recorder);
   for (let i = 0; i < bytes.length; i += Math.min(chunkSize, bytes.length)) parser.push(bytes.subarray(i, Math.min(bytes.length, i + chunkSize)));
   parser.finish();
-  return recorder.records;
+  return recorder.seen;
 }
 
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
@@ -76,8 +54,8 @@ describe('NetTcpParser on a real /proc/net/tcp capture', () => {
 
   it('keys remote endpoints: equal endpoints equal keys', () => {
     const toListener = records.filter((r) => r.remotePort === 8080);
-    expect(new Set(toListener.map((r) => r.remote)).size).toBe(1);
-    expect(typeof toListener[0]!.remote).toBe('number');
+    expect(new Set(toListener.map((r) => r.key)).size).toBe(1);
+    expect(typeof toListener[0]!.key).toBe('number');
   });
 });
 
@@ -86,13 +64,13 @@ describe('NetTcpParser on a real /proc/net/tcp6 capture', () => {
     const records = parse(fixture('tcp6'), 1);
     expect(records.filter((r) => r.state === 0x0a && r.localPort === 8443)).toHaveLength(1);
     expect(records.filter((r) => r.state === 1)).toHaveLength(6);
-    expect(typeof records.find((r) => r.state === 1)!.remote).toBe('string');
+    expect(typeof records.find((r) => r.state === 1)!.key).toBe('string');
   });
 
   it('keys an IPv4-mapped address like the IPv4 address, as both draw on one port space', () => {
     const mapped = `${HEADER}   0: 0000000000000000FFFF00000100007F:9C40 0000000000000000FFFF00000100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 20 4 30 10 -1\n`;
     const plain = `${HEADER}   0: 0100007F:9C40 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 20 4 30 10 -1\n`;
-    expect(parse(mapped, 1)[0]!.remote).toBe(parse(plain, 0)[0]!.remote);
+    expect(parse(mapped, 1)[0]!.key).toBe(parse(plain, 0)[0]!.key);
   });
 });
 

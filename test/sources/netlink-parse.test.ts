@@ -21,8 +21,9 @@ import {
   TCPDIAG_GETSOCK,
   type DumpProgress,
 } from '../../src/sources/netlink-parse.js';
-import type { SocketRecord, SocketSink } from '../../src/sources/socket-source.js';
+import type { SocketSink } from '../../src/sources/socket-source.js';
 import { STATE_SLOTS, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT } from '../../src/tcp.js';
+import { RecordingSink, type SeenSocket } from '../helpers/recording-sink.js';
 
 const dir = fileURLToPath(new URL('../fixtures/netlink/', import.meta.url));
 /** The sequence number capture.mjs used for both dumps. */
@@ -50,28 +51,6 @@ function datagrams(family: 'ipv4' | 'ipv6' | 'all'): Uint8Array[] {
     .map(fixture);
 }
 
-interface Seen {
-  family: number;
-  state: number;
-  localPort: number;
-  remotePort: number;
-  rxQueue: number;
-  txQueue: number;
-  timer: number;
-  retransmits: number;
-  probes: number;
-  inode: number;
-  key: number | string;
-}
-
-class Collect implements SocketSink {
-  readonly seen: Seen[] = [];
-  add(s: SocketRecord): void {
-    const { family, state, localPort, remotePort, rxQueue, txQueue, timer, retransmits, probes, inode } = s;
-    this.seen.push({ family, state, localPort, remotePort, rxQueue, txQueue, timer, retransmits, probes, inode, key: s.remoteEndpointKey() });
-  }
-}
-
 function parseAll(chunks: Uint8Array[], sink: SocketSink, seq = SEQ): DumpProgress {
   const record = new InetDiagRecord();
   const progress = newDumpProgress();
@@ -82,7 +61,7 @@ function parseAll(chunks: Uint8Array[], sink: SocketSink, seq = SEQ): DumpProgre
   return progress;
 }
 
-function parseOne(chunk: Uint8Array, sink: SocketSink = new Collect(), seq = SEQ): DumpProgress {
+function parseOne(chunk: Uint8Array, sink: SocketSink = new RecordingSink(), seq = SEQ): DumpProgress {
   return parseDumpChunk(chunk, wordsOf(chunk), 0, chunk.length, seq, new InetDiagRecord(), sink, newDumpProgress());
 }
 
@@ -200,7 +179,7 @@ describe('parseDumpChunk on real captures', () => {
     it(`${name}: every record equals what ss saw, across a multi-part dump`, () => {
       const chunks = datagrams(name);
       expect(chunks.length).toBeGreaterThan(1);
-      const sink = new Collect();
+      const sink = new RecordingSink();
       const progress = parseAll(chunks, sink);
       expect(progress.done).toBe(true);
       expect(progress.sockets).toBe(sink.seen.length);
@@ -215,18 +194,18 @@ describe('parseDumpChunk on real captures', () => {
   it('the single-walk TCPDIAG_GETSOCK dump gives exactly the two per-family dumps together', () => {
     const chunks = datagrams('all');
     expect(chunks.length).toBeGreaterThan(1);
-    const all = new Collect();
+    const all = new RecordingSink();
     expect(parseAll(chunks, all).done).toBe(true);
-    const both = new Collect();
+    const both = new RecordingSink();
     parseAll(datagrams('ipv4'), both);
     parseAll(datagrams('ipv6'), both);
-    const sig = (s: Seen): string => `${signature(s, s.retransmits + s.probes)} ${s.key}`;
+    const sig = (s: SeenSocket): string => `${signature(s, s.retransmits + s.probes)} ${s.key}`;
     expect(all.seen.map(sig).sort()).toEqual(both.seen.map(sig).sort());
     expect(all.seen.some((s) => s.family === 0) && all.seen.some((s) => s.family === 1)).toBe(true);
   });
 
   it('the dump has every state the farm made; request sockets come as SYN_RECV without an inode', () => {
-    const sink = new Collect();
+    const sink = new RecordingSink();
     parseAll(datagrams('ipv4'), sink);
     const states = new Set(sink.seen.map((s) => s.state));
     for (const state of [1, 2, 3, 5, 6, 8, 10]) expect(states).toContain(state);
@@ -237,7 +216,7 @@ describe('parseDumpChunk on real captures', () => {
   });
 
   it('splits idiag_retrans: retransmits under the retransmit timer, probes under keepalive', () => {
-    const sink = new Collect();
+    const sink = new RecordingSink();
     parseAll(datagrams('ipv4'), sink);
     const synSent = sink.seen.filter((s) => s.state === 2);
     expect(synSent.length).toBeGreaterThan(0);
@@ -252,7 +231,7 @@ describe('parseDumpChunk on real captures', () => {
   });
 
   it('reports the accept queue and its limit for LISTEN sockets', () => {
-    const sink = new Collect();
+    const sink = new RecordingSink();
     parseAll(datagrams('ipv4'), sink);
     const slow = sink.seen.find((s) => s.state === TCP_LISTEN && s.localPort === 9000);
     expect(slow).toMatchObject({ rxQueue: 4, txQueue: 7 });
@@ -274,12 +253,12 @@ describe('parseDumpChunk on real captures', () => {
   });
 
   it('keys remote endpoints: IPv4 as a number, IPv6 as a string, IPv4-mapped IPv6 as IPv4', () => {
-    const v4 = new Collect();
+    const v4 = new RecordingSink();
     parseAll(datagrams('ipv4'), v4);
     const toWeb = v4.seen.find((s) => s.remotePort === 8080)!;
     expect(toWeb.key).toBe(0x7f000001 * 65536 + 8080);
 
-    const v6 = new Collect();
+    const v6 = new RecordingSink();
     parseAll(datagrams('ipv6'), v6);
     const toWeb6 = v6.seen.find((s) => s.remotePort === 8443)!;
     expect(typeof toWeb6.key).toBe('string');
@@ -300,13 +279,13 @@ describe('parseDumpChunk on real captures', () => {
       off += (len + 3) & ~3;
     }
     expect(rewritten).toBe(true);
-    const mapped = new Collect();
+    const mapped = new RecordingSink();
     parseOne(chunk, mapped);
     expect(mapped.seen.some((s) => s.remotePort === 8443 && s.key === 0x7f000001 * 65536 + 8443)).toBe(true);
   });
 
   it('keys many sockets towards one destination alike, and different destinations apart (through the key cache)', () => {
-    const v4 = new Collect();
+    const v4 = new RecordingSink();
     parseAll(datagrams('ipv4'), v4);
     const keys = new Map<number | string, Set<string>>();
     for (const s of v4.seen) {
@@ -345,13 +324,13 @@ describe('parseDumpChunk on real captures', () => {
     const chunk = aligned(datagrams('ipv4')[1]!);
     chunk[16 + 2] = 4; // idiag_timer of the first message
     chunk[16 + 3] = 5; // idiag_retrans
-    const sink = new Collect();
+    const sink = new RecordingSink();
     parseOne(chunk, sink);
     expect(sink.seen[0]).toMatchObject({ timer: 4, probes: 5, retransmits: 0 });
   });
 
   it('skips messages of another sequence number', () => {
-    const sink = new Collect();
+    const sink = new RecordingSink();
     const progress = parseAll(datagrams('ipv4'), sink, SEQ + 1);
     expect(sink.seen).toHaveLength(0);
     expect(progress.done).toBe(false);
@@ -361,9 +340,9 @@ describe('parseDumpChunk on real captures', () => {
 describe('parseDumpChunk on errors and broken bytes', () => {
   it('throws NetlinkKernelError for a real NLMSG_ERROR', () => {
     const error = fixture('error-einval.bin');
-    expect(() => parseOne(error, new Collect(), 11)).toThrowError(NetlinkKernelError);
+    expect(() => parseOne(error, new RecordingSink(), 11)).toThrowError(NetlinkKernelError);
     try {
-      parseOne(error, new Collect(), 11);
+      parseOne(error, new RecordingSink(), 11);
     } catch (e) {
       expect((e as NetlinkKernelError).errno).toBe(22);
       expect((e as Error).message).toMatch(/EINVAL/);
@@ -373,7 +352,7 @@ describe('parseDumpChunk on errors and broken bytes', () => {
   it('throws NetlinkKernelError for an NLMSG_DONE that carries a negative errno', () => {
     const done = fixture('done-enoent.bin');
     try {
-      parseOne(done, new Collect(), 9);
+      parseOne(done, new RecordingSink(), 9);
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(NetlinkKernelError);
@@ -384,7 +363,7 @@ describe('parseDumpChunk on errors and broken bytes', () => {
   it('treats an NLMSG_ERROR with error 0 (an ack) as the end', () => {
     const ack = aligned(fixture('error-einval.bin'));
     new DataView(ack.buffer).setInt32(16, 0, true);
-    expect(parseOne(ack, new Collect(), 11).done).toBe(true);
+    expect(parseOne(ack, new RecordingSink(), 11).done).toBe(true);
   });
 
   it('throws NetlinkParseError for a datagram cut inside a message', () => {
@@ -421,9 +400,9 @@ describe('parseDumpChunk on errors and broken bytes', () => {
   it('ignores NLMSG_NOOP and unknown message types', () => {
     const chunk = aligned(datagrams('ipv4')[1]!);
     new DataView(chunk.buffer).setUint16(4, 1, true); // first message becomes NOOP
-    const sink = new Collect();
+    const sink = new RecordingSink();
     parseOne(chunk, sink);
-    const all = new Collect();
+    const all = new RecordingSink();
     parseOne(aligned(datagrams('ipv4')[1]!), all);
     expect(sink.seen.length).toBe(all.seen.length - 1);
   });
@@ -435,6 +414,6 @@ describe('parseDumpChunk on errors and broken bytes', () => {
 
   it('refuses an unaligned start', () => {
     const chunk = datagrams('ipv4')[1]!;
-    expect(() => parseDumpChunk(chunk, wordsOf(chunk), 2, chunk.length, SEQ, new InetDiagRecord(), new Collect(), newDumpProgress())).toThrowError(RangeError);
+    expect(() => parseDumpChunk(chunk, wordsOf(chunk), 2, chunk.length, SEQ, new InetDiagRecord(), new RecordingSink(), newDumpProgress())).toThrowError(RangeError);
   });
 });

@@ -1,0 +1,29 @@
+import type { SocketRecord, SocketSink } from '../../src/sources/socket-source.js';
+
+/** A copy of one record, with its remote endpoint key resolved. */
+export interface SeenSocket {
+  family: number;
+  state: number;
+  localPort: number;
+  remotePort: number;
+  rxQueue: number;
+  txQueue: number;
+  timer: number;
+  retransmits: number;
+  probes: number;
+  inode: number;
+  key: number | string;
+}
+
+/**
+ * Keeps a copy of every record a source hands over. Sources reuse one record object, so a test
+ * that wants to look at sockets after the scan must copy them as they arrive.
+ */
+export class RecordingSink implements SocketSink {
+  readonly seen: SeenSocket[] = [];
+
+  add(s: SocketRecord): void {
+    const { family, state, localPort, remotePort, rxQueue, txQueue, timer, retransmits, probes, inode } = s;
+    this.seen.push({ family, state, localPort, remotePort, rxQueue, txQueue, timer, retransmits, probes, inode, key: s.remoteEndpointKey() });
+  }
+}
