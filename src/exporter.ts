@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Registry, type RegistryContentType } from 'prom-client';
 import type { Collector, ScrapeContext } from './collectors/collector.js';
-import { oneLine } from './errors.js';
 import { scrapeGauge } from './collectors/metric-helpers.js';
+import { runCollectors } from './collectors/run-collectors.js';
 import { VERSION } from './version.js';
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
@@ -66,26 +66,13 @@ export class Exporter {
     const success = scrapeGauge(meta, 'tcpstate_scrape_collector_success', 'Whether the collector succeeded in this scrape (1) or failed (0).', ['collector']);
     const duration = scrapeGauge(meta, 'tcpstate_scrape_collector_duration_seconds', 'How long the collector took in this scrape.', ['collector']);
 
-    const outcomes = await Promise.all(
-      this.collectors.map(async (collector) => {
-        const registry = newRegistry(format);
-        const started = process.hrtime.bigint();
-        let ok = 1;
-        try {
-          await collector.collect(this.context, registry);
-        } catch (error) {
-          ok = 0;
-          this.context.logger.error({ collector: collector.name, err: oneLine(error) }, 'collector failed');
-        }
-        return { name: collector.name, registry, ok, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
-      }),
-    );
-    // Set in list order, not completion order, so the output is stable from scrape to scrape.
-    for (const { name, ok, seconds } of outcomes) {
-      success.set({ collector: name }, ok);
+    const runs = await runCollectors(this.collectors, this.context, () => newRegistry(format));
+    for (const { name, error, seconds } of runs) {
+      if (error !== undefined) this.context.logger.error({ collector: name, err: error }, 'collector failed');
+      success.set({ collector: name }, error === undefined ? 1 : 0);
       duration.set({ collector: name }, seconds);
     }
-    const registries = outcomes.map((outcome) => outcome.registry);
+    const registries = runs.map((run) => run.registry);
 
     // After the collectors ran, so that a netlink -> procfs fallback during this scrape shows.
     scrapeGauge(meta, 'tcpstate_build_info', 'Always 1; the labels say which exporter version, Node.js and socket source are running.', ['version', 'node_version', 'source'])

@@ -12,7 +12,7 @@ import { Exporter } from './exporter.js';
 import { createLogger } from './logger.js';
 import { ProcRoot } from './proc-root.js';
 import { createApp, listen } from './server.js';
-import { openNetlink } from './sources/netlink-opener.js';
+import { createNetlinkSource } from './sources/netlink.js';
 import { selectSocketSource } from './sources/select.js';
 import { loadWebConfig } from './web-config.js';
 
@@ -26,7 +26,7 @@ function fail(message: string, code: number): never {
 
 function buildContext(config: Config, logger: Logger): ScrapeContext {
   const proc = new ProcRoot(config.procfsPath);
-  const sockets = selectSocketSource(config.sockets.source, proc, openNetlink, logger);
+  const sockets = selectSocketSource(config.sockets.source, proc, () => createNetlinkSource(), logger);
   return { config, proc, sockets, logger };
 }
 

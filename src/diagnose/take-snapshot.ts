@@ -1,27 +1,19 @@
-import { Registry } from 'prom-client';
 import type { Collector, ScrapeContext } from '../collectors/collector.js';
-import { oneLine } from '../errors.js';
+import { runCollectors } from '../collectors/run-collectors.js';
 import type { CollectorOutcome, Sample, Snapshot } from './snapshot.js';
 
 /**
- * Runs the exporter's own collectors once, as a scrape does (concurrently, each into a fresh
- * registry), and keeps what they registered as data. No /proc reading of its own: diagnose
- * reports exactly what /metrics would say.
+ * Runs the exporter's own collectors once, through the same runCollectors a scrape uses, and
+ * keeps what they registered as data. No /proc reading of its own: diagnose reports exactly what
+ * /metrics would say.
  */
 export async function takeSnapshot(collectors: readonly Collector[], context: ScrapeContext, clock: () => number = Date.now): Promise<Snapshot> {
   const takenAtMs = clock();
+  const runs = await runCollectors(collectors, context);
+  // What a failing collector registered before it threw is kept, as /metrics serves it too.
   const results = await Promise.all(
-    collectors.map(async (collector) => {
-      const registry = new Registry();
-      const started = process.hrtime.bigint();
-      let error: string | undefined;
-      try {
-        await collector.collect(context, registry);
-      } catch (thrown) {
-        error = oneLine(thrown);
-      }
-      const outcome: CollectorOutcome = { name: collector.name, ok: error === undefined, error, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
-      // What a failing collector registered before it threw is kept, as /metrics serves it too.
+    runs.map(async ({ name, registry, error, seconds }) => {
+      const outcome: CollectorOutcome = { name, ok: error === undefined, error, seconds };
       return { outcome, metrics: await registry.getMetricsAsJSON() };
     }),
   );
