@@ -1,19 +1,7 @@
 import type { SocketRecord, SocketSink } from '../../src/sources/socket-source.js';
 
 /** A copy of one record, with its remote endpoint key resolved. */
-export interface SeenSocket {
-  family: number;
-  state: number;
-  localPort: number;
-  remotePort: number;
-  rxQueue: number;
-  txQueue: number;
-  timer: number;
-  retransmits: number;
-  probes: number;
-  inode: number;
-  key: number | string;
-}
+export type SeenSocket = Omit<SocketRecord, 'remoteEndpointKey'> & { key: number | string };
 
 /**
  * Keeps a copy of every record a source hands over. Sources reuse one record object, so a test

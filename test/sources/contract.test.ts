@@ -4,7 +4,7 @@
  * the two scans run back to back in ONE child process inside it (contract-scan.mjs), because any
  * extra connection (a test runner talking to an exporter, say) would change the table.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';

@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SocketAggregate } from '../../src/aggregate/socket-aggregate.js';
 import {
-  AF_INET,
   AF_INET6,
   ALL_TCP_STATES,
   ALL_FAMILIES_REQUEST_LEN,
