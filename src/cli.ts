@@ -41,6 +41,7 @@ function addFlags(command: Command, collectors: readonly (CollectorDefault & { d
     .option('--collector.sockets.ports <ports>', 'local ports to watch in tcpstate_port_sockets besides listening ports; repeatable, comma-separated', collect)
     .option('--collector.sockets.max-ports <n>', 'most ports given their own label; the rest are summed into port="other" (default 64)')
     .option('--collector.sockets.remote-ports <ports>', 'remote ports to count in tcpstate_remote_port_sockets (client-side pools); repeatable, comma-separated', collect)
+    .option('--collector.sockets.ephemeral-destinations <n>', 'busiest destinations given their own tcpstate_ephemeral_destination_usage_ratio series; 0 for none (default 5)')
     .option('--collector.netstat.fields <regex>', 'regex of extra "Group_Field" counters from /proc/net/{snmp,netstat} to expose as tcpstate_netstat_total')
     .option('--collector.sysctl.include <name>', 'extra sysctl to expose, dotted (net.ipv4.tcp_rmem); repeatable', collect)
     .option('--collector.process.top <n>', 'processes given their own label; the rest are summed into process="other" (default 20)')

@@ -33,6 +33,8 @@ export interface Config {
     ports: number[];
     maxPorts: number;
     remotePorts: number[];
+    /** Busiest destinations given a tcpstate_ephemeral_destination_usage_ratio series (0 = none). */
+    ephemeralDestinations: number;
   };
   netstat: { fields: RegExp | undefined };
   sysctl: { include: string[] };
@@ -56,6 +58,7 @@ export interface RawFlags {
   'collector.sockets.ports'?: string[];
   'collector.sockets.max-ports'?: string;
   'collector.sockets.remote-ports'?: string[];
+  'collector.sockets.ephemeral-destinations'?: string;
   'collector.netstat.fields'?: string;
   'collector.sysctl.include'?: string[];
   'collector.process.top'?: string;
@@ -176,6 +179,7 @@ export function parseConfig(flags: RawFlags, collectors: readonly CollectorDefau
       ports: parsePorts('collector.sockets.ports', flags['collector.sockets.ports']),
       maxPorts: parseInteger('collector.sockets.max-ports', flags['collector.sockets.max-ports'], 64, 1),
       remotePorts: parsePorts('collector.sockets.remote-ports', flags['collector.sockets.remote-ports']),
+      ephemeralDestinations: parseInteger('collector.sockets.ephemeral-destinations', flags['collector.sockets.ephemeral-destinations'], 5, 0),
     },
     netstat: { fields },
     sysctl: { include: [...new Set(include)] },

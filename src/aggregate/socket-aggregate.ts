@@ -1,6 +1,7 @@
 import type { SocketRecord, SocketSink } from '../sources/socket-source.js';
 import { STATE_SLOTS, TCP_LISTEN, TIMER_KEEPALIVE, TIMER_RETRANSMIT, stateSlot } from '../tcp.js';
 import { PortTablePool } from './port-table-pool.js';
+import type { EndpointKey } from '../kernel/endpoint-key.js';
 
 export interface AggregateOptions {
   /** `ip_local_port_range` as [first, last], or null when it could not be read. */
@@ -38,7 +39,7 @@ export class SocketAggregate implements SocketSink {
   readonly listenQueueLimit = new Map<number, number>();
   ephemeralPortsUsed = 0;
   /** Remote endpoint -> sockets using an ephemeral local port towards it. */
-  readonly ephemeralByDestination = new Map<number | string, number>();
+  readonly ephemeralByDestination = new Map<EndpointKey, number>();
 
   private readonly ephemeralFirst: number;
   private readonly ephemeralLast: number;
@@ -120,5 +121,28 @@ export class SocketAggregate implements SocketSink {
     let busiest = 0;
     for (const count of this.ephemeralByDestination.values()) if (count > busiest) busiest = count;
     return busiest;
+  }
+
+  /**
+   * The `limit` destinations with the most ephemeral-port sockets, busiest first (ties by key, so
+   * the same table always gives the same labels). One pass keeping a short sorted list: a client
+   * host can talk to many thousands of destinations, and sorting them all would cost more.
+   */
+  busiestDestinations(limit: number): Array<{ key: EndpointKey; sockets: number }> {
+    const top: Array<{ key: EndpointKey; sockets: number }> = [];
+    if (limit <= 0) return top;
+    const before = (a: { key: EndpointKey; sockets: number }, b: { key: EndpointKey; sockets: number }): boolean =>
+      a.sockets > b.sockets || (a.sockets === b.sockets && String(a.key) < String(b.key));
+    for (const [key, sockets] of this.ephemeralByDestination) {
+      const entry = { key, sockets };
+      if (top.length === limit) {
+        if (!before(entry, top[limit - 1]!)) continue;
+        top.pop();
+      }
+      let at = top.length;
+      while (at > 0 && before(entry, top[at - 1]!)) at--;
+      top.splice(at, 0, entry);
+    }
+    return top;
   }
 }

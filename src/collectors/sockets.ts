@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { ProcRoot } from '../proc-root.js';
 import type { ScanResult } from '../sources/socket-source.js';
 import { parsePortRange } from '../procfs/sysctl.js';
+import { endpointOfKey } from '../kernel/endpoint-key.js';
 import { FAMILIES, STATE_SLOTS, TCP_LISTEN, stateName } from '../tcp.js';
 import type { Collector, ScrapeContext } from './collector.js';
 import { scrapeGauge } from './metric-helpers.js';
@@ -98,5 +99,13 @@ function report(registry: Registry, config: Config, aggregate: SocketAggregate, 
     scrapeGauge(registry, 'tcpstate_ephemeral_ports_used', 'Sockets whose local port is inside net.ipv4.ip_local_port_range.').set(aggregate.ephemeralPortsUsed);
     const rangeSize = range[1] - range[0] + 1;
     scrapeGauge(registry, 'tcpstate_ephemeral_port_usage_ratio', 'Sockets with an ephemeral local port towards the busiest destination (remote address and port), divided by the size of ip_local_port_range.').set(aggregate.busiestDestinationSockets() / rangeSize);
+    const destinations = aggregate.busiestDestinations(config.sockets.ephemeralDestinations);
+    if (destinations.length > 0) {
+      const perDestination = scrapeGauge(registry, 'tcpstate_ephemeral_destination_usage_ratio', 'For the busiest --collector.sockets.ephemeral-destinations destinations: sockets with an ephemeral local port towards that remote address and port, divided by the size of ip_local_port_range.', ['remote_address', 'remote_port']);
+      for (const { key, sockets } of destinations) {
+        const { address, port } = endpointOfKey(key);
+        perDestination.set({ remote_address: address, remote_port: String(port) }, sockets / rangeSize);
+      }
+    }
   }
 }

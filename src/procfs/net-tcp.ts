@@ -1,6 +1,17 @@
 import { ProcParseError } from '../errors.js';
 import type { SocketRecord, SocketSink } from '../sources/socket-source.js';
 import type { Family } from '../tcp.js';
+import { HEX_BYTE, ipv4Key, type EndpointKey } from '../kernel/endpoint-key.js';
+
+/**
+ * /proc/net/tcp prints each 32-bit address word as the host reads the network-order bytes, so on
+ * little-endian hosts the bytes come out reversed.
+ */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+function networkOrder(printed: number): number {
+  if (!LITTLE_ENDIAN) return printed >>> 0;
+  return (((printed & 0xff) << 24) | ((printed & 0xff00) << 8) | ((printed >>> 8) & 0xff00) | (printed >>> 24)) >>> 0;
+}
 
 const SPACE = 0x20;
 const NEWLINE = 0x0a;
@@ -105,13 +116,19 @@ export class NetTcpParser implements SocketRecord {
     if (this.lineNumber === 0) throw new ProcParseError(this.file, 1, 'sl', 'file is empty, expected the header line');
   }
 
-  remoteEndpointKey(): number | string {
+  /** The same key netlink gives for the same endpoint (see endpoint-key.ts). */
+  remoteEndpointKey(): EndpointKey {
     const line = this.line;
     const start = this.remoteAddressStart;
-    if (this.family === 0) return this.hexWord(line, start) * 65536 + this.remotePort;
+    if (this.family === 0) return ipv4Key(networkOrder(this.hexWord(line, start)), this.remotePort);
     // ::ffff:a.b.c.d is printed as three words 0, 0, 0x0000FFFF; the port space is IPv4's.
-    if (isMappedIPv4(line, start)) return this.hexWord(line, start + 24) * 65536 + this.remotePort;
-    return `${line.toString('latin1', start, start + 32)}:${this.remotePort}`;
+    if (isMappedIPv4(line, start)) return ipv4Key(networkOrder(this.hexWord(line, start + 24)), this.remotePort);
+    let key = '';
+    for (let word = start; word < start + 32; word += 8) {
+      const value = networkOrder(this.hexWord(line, word));
+      key += HEX_BYTE[value >>> 24]! + HEX_BYTE[(value >>> 16) & 255]! + HEX_BYTE[(value >>> 8) & 255]! + HEX_BYTE[value & 255]!;
+    }
+    return `${key}:${this.remotePort}`;
   }
 
   private parseLine(line: Buffer, start: number, end: number): void {

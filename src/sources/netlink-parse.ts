@@ -18,6 +18,7 @@
  */
 import type { SocketRecord, SocketSink } from './socket-source.js';
 import type { Family } from '../tcp.js';
+import { HEX_BYTE, type EndpointKey } from '../kernel/endpoint-key.js';
 import { TIMER_KEEPALIVE, TIMER_RETRANSMIT, TIMER_ZERO_WINDOW_PROBE } from '../tcp.js';
 
 export const AF_UNSPEC = 0;
@@ -172,7 +173,7 @@ export class InetDiagRecord implements SocketRecord {
   /** Filled with strings so that V8 keeps boxed elements: a double-elements array would box a new number on every read. */
   private readonly cacheKeys: Array<number | string> = new Array<number | string>(KEY_CACHE_SIZE).fill('');
 
-  remoteEndpointKey(): number | string {
+  remoteEndpointKey(): EndpointKey {
     const b = this.bytes;
     const dst = this.msgOffset + 24; // inet_diag_msg.id.idiag_dst
     const port = this.remotePort;
@@ -211,8 +212,8 @@ export class InetDiagRecord implements SocketRecord {
       key = (w0 >>> 0) * 65536 + port;
     } else {
       key = '';
-      for (let i = 0; i < 16; i += 2) key += ((b[dst + i]! << 8) | b[dst + i + 1]!).toString(16) + ':';
-      key += port;
+      for (let i = 0; i < 16; i++) key += HEX_BYTE[b[dst + i]!]!;
+      key += ':' + port;
     }
     tags[t] = w0;
     tags[t + 1] = w1;

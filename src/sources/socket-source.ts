@@ -1,3 +1,4 @@
+import type { EndpointKey } from '../kernel/endpoint-key.js';
 import type { Family } from '../tcp.js';
 
 /**
@@ -29,11 +30,12 @@ export interface SocketRecord {
   /** Socket inode; 0 for sockets without one (TIME_WAIT, request sockets). */
   inode: number;
   /**
-   * A key that identifies the remote address and port, equal for equal endpoints within one scan.
-   * Computed on demand because only sockets on ephemeral local ports need it. IPv4-mapped IPv6
-   * addresses give the same key as the IPv4 address, because they draw on the same port space.
+   * A key that identifies the remote address and port, the same from every source (see
+   * kernel/endpoint-key.ts). Computed on demand because only sockets on ephemeral local ports
+   * need it. IPv4-mapped IPv6 addresses give the same key as the IPv4 address, because they draw
+   * on the same port space.
    */
-  remoteEndpointKey(): number | string;
+  remoteEndpointKey(): EndpointKey;
 }
 
 export interface SocketSink {

@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { SocketAggregate } from '../../dist/aggregate/socket-aggregate.js';
+import { endpointOfKey } from '../../dist/kernel/endpoint-key.js';
 import { ProcRoot } from '../../dist/proc-root.js';
 import { createNetlinkSource } from '../../dist/sources/netlink.js';
 import { ProcfsSource } from '../../dist/sources/procfs.js';
@@ -49,8 +50,9 @@ async function scan(source) {
     listenQueueLimit: Object.fromEntries([...agg.listenQueueLimit].sort((a, b) => a[0] - b[0])),
     ephemeralPortsUsed: agg.ephemeralPortsUsed,
     busiestDestination: agg.busiestDestinationSockets(),
-    // Keys are each source's own encoding; the multiset of per-destination counts is comparable.
     ephemeralDestinationCounts: [...agg.ephemeralByDestination.values()].sort((a, b) => b - a),
+    // Keys are the same in every source, so the destinations themselves must agree.
+    busiestDestinations: agg.busiestDestinations(10).map(({ key, sockets }) => ({ ...endpointOfKey(key), sockets })),
   };
 }
 

@@ -70,6 +70,7 @@ interface Summary {
   ephemeralPortsUsed: number;
   busiestDestination: number;
   ephemeralDestinationCounts: number[];
+  busiestDestinations: Array<{ address: string; port: number; sockets: number }>;
 }
 
 interface ScanOutput {
@@ -166,6 +167,12 @@ describeWithNetns('socket source contract: netlink and procfs agree on real sock
     expect(n.listenQueueLength).toMatchObject({ 9000: 4, 9001: 3 });
     expect(n.ephemeralPortsUsed).toBeGreaterThan(0);
     expect(n.busiestDestination).toBeGreaterThan(0);
+    // The web listeners draw the most client connections: 20 + 10 + 5 + 6 on ipv4 (TIME_WAIT
+    // included), 8 + 3 + 2 on ipv6; both destinations named by address.
+    expect(n.busiestDestinations.slice(0, 2)).toEqual([
+      { address: '127.0.0.1', port: 8080, sockets: 41 },
+      { address: '::1', port: 8443, sockets: 13 },
+    ]);
   });
 
   it('netlink knows each listen queue limit: the backlog passed to listen()', () => {
