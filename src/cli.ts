@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
-import type { CollectorDefault, RawFlags } from './config.js';
-import { DEFAULT_LISTEN_ADDRESS } from './config.js';
+import type { CollectorDefault, RawFlags } from './config/config.js';
+import { DEFAULT_LISTEN_ADDRESS } from './config/config.js';
 import { withDiagnoseDefaults } from './diagnose/collector-defaults.js';
 import { VERSION } from './version.js';
 

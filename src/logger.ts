@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import type { LogFormat, LogLevel } from './config.js';
+import type { LogFormat, LogLevel } from './config/config.js';
 
 /** pino's numeric levels, named as --log.level and logfmt spell them. */
 const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };

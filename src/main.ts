@@ -4,15 +4,15 @@ import type { Logger } from 'pino';
 import { InfoPrinted, parseCommandLine, UsageError } from './cli.js';
 import type { ScrapeContext } from './collectors/collector.js';
 import { COLLECTORS } from './collectors/index.js';
-import { parseConfig, type Config } from './config.js';
+import { parseConfig, type Config } from './config/config.js';
 import { withDiagnoseDefaults } from './diagnose/collector-defaults.js';
 import { runDiagnose, terminalOutput } from './diagnose/run.js';
 import { oneLine, UserFacingError } from './errors.js';
 import { Exporter } from './exporter.js';
 import { createLogger } from './logger.js';
-import { ProcRoot } from './proc-root.js';
+import { ProcRoot } from './procfs/proc-root.js';
 import { createApp, listen } from './server.js';
-import { createNetlinkSource } from './sources/netlink.js';
+import { createNetlinkSource } from './netlink/source.js';
 import { selectSocketSource } from './sources/select.js';
 import { loadWebConfig } from './web-config.js';
 

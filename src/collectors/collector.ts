@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Config } from '../config.js';
-import type { ProcRoot } from '../proc-root.js';
-import type { SocketSource } from '../sources/socket-source.js';
+import type { Config } from '../config/config.js';
+import type { ProcRoot } from '../procfs/proc-root.js';
+import type { SocketSource } from '../kernel/socket-record.js';
 
 /** What a collector may use during one scrape. */
 export interface ScrapeContext {

@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
-import type { SocketRecord, SocketSink } from '../sources/socket-source.js';
-import { STATE_SLOTS, stateName, stateSlot } from '../tcp.js';
+import type { SocketRecord, SocketSink } from '../kernel/socket-record.js';
+import { STATE_SLOTS, stateName, stateSlot } from '../kernel/tcp.js';
 import type { Collector, ScrapeContext } from './collector.js';
 import { scrapeGauge } from './metric-helpers.js';
 import { findSocketOwners, type SocketOwners } from './socket-owners.js';

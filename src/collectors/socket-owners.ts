@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { ProcRoot } from '../proc-root.js';
+import type { ProcRoot } from '../procfs/proc-root.js';
 
 export interface SocketOwners {
   /** Socket inode -> index into `names`. */

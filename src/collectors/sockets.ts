@@ -1,15 +1,15 @@
 import type { Gauge, Registry } from 'prom-client';
 import { PortTablePool } from '../aggregate/port-table-pool.js';
 import { SocketAggregate } from '../aggregate/socket-aggregate.js';
-import type { Config } from '../config.js';
-import type { ProcRoot } from '../proc-root.js';
-import type { ScanResult } from '../sources/socket-source.js';
+import type { Config } from '../config/config.js';
+import type { ProcRoot } from '../procfs/proc-root.js';
+import type { ScanResult } from '../kernel/socket-record.js';
 import { parsePortRange } from '../procfs/sysctl.js';
 import { endpointOfKey } from '../kernel/endpoint-key.js';
-import { FAMILIES, STATE_SLOTS, TCP_LISTEN, stateName } from '../tcp.js';
+import { FAMILIES, STATE_SLOTS, TCP_LISTEN, stateName } from '../kernel/tcp.js';
 import type { Collector, ScrapeContext } from './collector.js';
 import { scrapeGauge } from './metric-helpers.js';
-import { selectPorts } from './port-selection.js';
+import { selectPorts } from '../aggregate/port-selection.js';
 
 /** ip_local_port_range, read every scrape because it can be changed at any time. */
 async function readEphemeralRange(proc: ProcRoot): Promise<[number, number] | null> {

@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import { ProcParseError } from '../errors.js';
-import { pageSize } from '../page-size.js';
+import { pageSize } from '../procfs/page-size.js';
 import { parseSockstat } from '../procfs/sockstat.js';
 import type { Collector, ScrapeContext } from './collector.js';
 import { scrapeGauge } from './metric-helpers.js';

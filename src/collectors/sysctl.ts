@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import { oneLine } from '../errors.js';
-import { pageSize } from '../page-size.js';
-import type { ProcRoot } from '../proc-root.js';
+import { pageSize } from '../procfs/page-size.js';
+import type { ProcRoot } from '../procfs/proc-root.js';
 import { parseSysctl } from '../procfs/sysctl.js';
 import type { Collector, ScrapeContext } from './collector.js';
 import { scrapeGauge } from './metric-helpers.js';

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Collector, ScrapeContext } from '../collectors/collector.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import { runChecks } from './checks/index.js';
 import type { Observation } from './observation.js';
 import { renderJson } from './render-json.js';

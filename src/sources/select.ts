@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type { SocketSourceChoice } from '../config.js';
+import type { SocketSourceChoice } from '../config/config.js';
 import { oneLine } from '../errors.js';
-import type { ProcRoot } from '../proc-root.js';
+import type { ProcRoot } from '../procfs/proc-root.js';
 import { ProcfsSource } from './procfs.js';
-import type { ScanResult, SocketSink, SocketSource, SocketSourceName } from './socket-source.js';
+import type { ScanResult, SocketSink, SocketSource, SocketSourceName } from '../kernel/socket-record.js';
 
 /** Opens the netlink source; throws when netlink cannot be used here. */
 export type NetlinkOpener = () => SocketSource;

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseCommandLine, UsageError } from '../../src/cli.js';
 import { COLLECTORS } from '../../src/collectors/index.js';
-import { ConfigError, parseConfig } from '../../src/config.js';
+import { ConfigError, parseConfig } from '../../src/config/config.js';
 import { fixtureProcfs } from '../helpers/exporter-process.js';
 import { exporterBin } from '../helpers/netns.js';
 

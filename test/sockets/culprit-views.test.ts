@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TCP_STATES } from '../../src/tcp.js';
+import { TCP_STATES } from '../../src/kernel/tcp.js';
 import { parseExposition, select, valueOf, type Sample } from '../helpers/exposition.js';
 import { countSsStates, describeWithNetns, exporterBin, TestNamespace, type RunningFarm } from '../helpers/netns.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { TCP_STATES } from '../../src/tcp.js';
+import { TCP_STATES } from '../../src/kernel/tcp.js';
 import { parseExposition, select, valueOf } from '../helpers/exposition.js';
 import { countSsStates, describeWithNetns, exporterBin, TestNamespace, type RunningFarm } from '../helpers/netns.js';
 

@@ -11,8 +11,8 @@
 import { readFileSync } from 'node:fs';
 import { SocketAggregate } from '../../dist/aggregate/socket-aggregate.js';
 import { endpointOfKey } from '../../dist/kernel/endpoint-key.js';
-import { ProcRoot } from '../../dist/proc-root.js';
-import { createNetlinkSource } from '../../dist/sources/netlink.js';
+import { ProcRoot } from '../../dist/procfs/proc-root.js';
+import { createNetlinkSource } from '../../dist/netlink/source.js';
 import { ProcfsSource } from '../../dist/sources/procfs.js';
 
 const attempts = Number(process.argv[2] ?? 5);
@@ -30,7 +30,7 @@ function nonZero(/** @type {ArrayLike<number>} */ array, /** @type {number} */ w
 }
 
 /**
- * @param {import('../../dist/sources/socket-source.js').SocketSource} source
+ * @param {import('../../dist/kernel/socket-record.js').SocketSource} source
  */
 async function scan(source) {
   const agg = new SocketAggregate({ ephemeralRange, remotePorts });

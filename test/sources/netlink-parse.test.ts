@@ -19,9 +19,9 @@ import {
   SOCK_DIAG_BY_FAMILY,
   TCPDIAG_GETSOCK,
   type DumpProgress,
-} from '../../src/sources/netlink-parse.js';
-import type { SocketSink } from '../../src/sources/socket-source.js';
-import { STATE_SLOTS, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT } from '../../src/tcp.js';
+} from '../../src/netlink/parse.js';
+import type { SocketSink } from '../../src/kernel/socket-record.js';
+import { STATE_SLOTS, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT } from '../../src/kernel/tcp.js';
 import { RecordingSink, type SeenSocket } from '../helpers/recording-sink.js';
 
 const dir = fileURLToPath(new URL('../fixtures/netlink/', import.meta.url));

@@ -8,9 +8,9 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SocketAggregate } from '../../src/aggregate/socket-aggregate.js';
-import { createNetlinkSource, NetlinkSource, NetlinkUnavailableError } from '../../src/sources/netlink.js';
-import type { SocketRecord, SocketSink } from '../../src/sources/socket-source.js';
-import { STATE_SLOTS, TCP_LISTEN } from '../../src/tcp.js';
+import { createNetlinkSource, NetlinkSource, NetlinkUnavailableError } from '../../src/netlink/source.js';
+import type { SocketRecord, SocketSink } from '../../src/kernel/socket-record.js';
+import { STATE_SLOTS, TCP_LISTEN } from '../../src/kernel/tcp.js';
 
 function openOrWhy(): NetlinkSource | string {
   try {

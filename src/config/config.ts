@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UserFacingError } from './errors.js';
+import { UserFacingError } from '../errors.js';
 
 /** A flag value that cannot be used; main prints the one-line message and exits with 2. */
 export class ConfigError extends UserFacingError {

@@ -4,8 +4,8 @@
  * can walk a large stretch of the shared hash table), the exporter's event loop keeps serving.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { closeFd, loadLibc, lowerThreadPriority, openDiagSocket, recvDatagram, sendAll, SyscallError } from './netlink-ffi.js';
-import { AF_UNSPEC, encodeAllFamiliesDumpRequest, encodeDumpRequest, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN } from './netlink-parse.js';
+import { closeFd, loadLibc, lowerThreadPriority, openDiagSocket, recvDatagram, sendAll, SyscallError } from './ffi.js';
+import { AF_UNSPEC, encodeAllFamiliesDumpRequest, encodeDumpRequest, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN } from './parse.js';
 import {
   ABORT_INDEX,
   MAX_DATAGRAMS_PER_SLOT,
@@ -18,7 +18,7 @@ import {
   type DumpCommand,
   type WorkerData,
   type WorkerReply,
-} from './netlink-shared.js';
+} from './shared-memory.js';
 
 const port = parentPort;
 if (port === null) throw new Error('netlink-worker.js must run as a worker thread');

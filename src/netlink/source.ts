@@ -17,8 +17,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Family } from '../tcp.js';
-import type { ScanResult, SocketSink, SocketSource } from './socket-source.js';
+import type { Family } from '../kernel/tcp.js';
+import type { ScanResult, SocketSink, SocketSource } from '../kernel/socket-record.js';
 import {
   closeFd,
   ERRNO,
@@ -29,7 +29,7 @@ import {
   recvDatagram,
   sendAll,
   SyscallError,
-} from './netlink-ffi.js';
+} from './ffi.js';
 import {
   AF_INET,
   AF_INET6,
@@ -43,7 +43,7 @@ import {
   newDumpProgress,
   parseDumpChunk,
   type DumpProgress,
-} from './netlink-parse.js';
+} from './parse.js';
 import {
   ABORT_INDEX,
   CONTROL_WORDS,
@@ -54,10 +54,10 @@ import {
   type DumpCommand,
   type WorkerData,
   type WorkerReply,
-} from './netlink-shared.js';
+} from './shared-memory.js';
 
-export { NetlinkUnavailableError } from './netlink-ffi.js';
-export { NetlinkKernelError, NetlinkParseError } from './netlink-parse.js';
+export { NetlinkUnavailableError } from './ffi.js';
+export { NetlinkKernelError, NetlinkParseError } from './parse.js';
 
 export interface NetlinkSourceOptions {
   /**
@@ -89,7 +89,7 @@ const DEFAULTS = {
   scanTimeoutMs: 60_000,
 } as const;
 
-const WORKER_FILE = new URL('./netlink-worker.js', import.meta.url);
+const WORKER_FILE = new URL('./worker.js', import.meta.url);
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 

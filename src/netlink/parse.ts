@@ -16,10 +16,10 @@
  * The hot path reads fields straight out of the receive buffer into one reused record: no
  * per-socket object, no per-message slice or DataView.
  */
-import type { SocketRecord, SocketSink } from './socket-source.js';
-import type { Family } from '../tcp.js';
+import type { SocketRecord, SocketSink } from '../kernel/socket-record.js';
+import type { Family } from '../kernel/tcp.js';
 import { HEX_BYTE, type EndpointKey } from '../kernel/endpoint-key.js';
-import { TIMER_KEEPALIVE, TIMER_RETRANSMIT, TIMER_ZERO_WINDOW_PROBE } from '../tcp.js';
+import { TIMER_KEEPALIVE, TIMER_RETRANSMIT, TIMER_ZERO_WINDOW_PROBE } from '../kernel/tcp.js';
 
 export const AF_UNSPEC = 0;
 export const AF_INET = 2;

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { open, readFile, readdir, readlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ProcReadError } from './errors.js';
+import { ProcReadError } from '../errors.js';
 
 function describe(error: unknown): { code: string | undefined; detail: string } {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;

@@ -1,5 +1,5 @@
 import type { ProcRoot } from './proc-root.js';
-import { parsePageSize } from './procfs/sysctl.js';
+import { parsePageSize } from './sysctl.js';
 
 const DEFAULT_PAGE_SIZE = 4096;
 const cache = new WeakMap<ProcRoot, Promise<number>>();

@@ -1,5 +1,5 @@
-import type { EndpointKey } from '../kernel/endpoint-key.js';
-import type { Family } from '../tcp.js';
+import type { EndpointKey } from './endpoint-key.js';
+import type { Family } from './tcp.js';
 
 /**
  * One socket as a source sees it. Sources reuse a single record object for every socket and

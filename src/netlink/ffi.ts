@@ -4,7 +4,7 @@
  * `recv`, which is where the kernel does the work of a dump.
  */
 import koffi from 'koffi';
-import { errnoName } from './netlink-parse.js';
+import { errnoName } from './parse.js';
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
