@@ -12,7 +12,7 @@ import { Exporter } from './exporter.js';
 import { createLogger } from './logger.js';
 import { ProcRoot } from './procfs/proc-root.js';
 import { createApp, listen } from './server.js';
-import { createNetlinkSource } from './netlink/source.js';
+import { createNetlinkSource } from './netlink/probe.js';
 import { selectSocketSource } from './sources/select.js';
 import { loadWebConfig } from './web-config.js';
 

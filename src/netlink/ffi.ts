@@ -4,52 +4,22 @@
  * `recv`, which is where the kernel does the work of a dump.
  */
 import koffi from 'koffi';
-import { errnoName } from './parse.js';
+import { ERRNO } from '../kernel/errno.js';
+import { NetlinkUnavailableError, SyscallError } from './errors.js';
 
 const AF_NETLINK = 16;
+const AF_INET6 = 10;
+const SOCK_STREAM = 1;
 const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0o2000000;
 const NETLINK_SOCK_DIAG = 4;
 const SOL_SOCKET = 1;
 const MSG_TRUNC = 0x20;
-const EINTR = 4;
-const EAGAIN = 11;
+const MSG_DONTWAIT = 0x40;
 
-export const ERRNO = {
-  EPERM: 1,
-  ENOENT: 2,
-  EACCES: 13,
-  EINVAL: 22,
-  ENOSYS: 38,
-  EPROTONOSUPPORT: 93,
-  EOPNOTSUPP: 95,
-  EAFNOSUPPORT: 97,
-} as const;
+/** What recvDatagram returns when asked not to wait and nothing is queued. */
+export const NOTHING_QUEUED = -1;
 
-/** Netlink cannot be used here at all; the caller should fall back to /proc. */
-export class NetlinkUnavailableError extends Error {
-  /** The errno behind the refusal, when there is one. */
-  readonly errno: number | undefined;
-  constructor(message: string, errno?: number) {
-    super(message);
-    this.name = 'NetlinkUnavailableError';
-    this.errno = errno;
-  }
-}
-
-/** A libc call failed with errno. */
-export class SyscallError extends Error {
-  readonly errno: number;
-  readonly syscall: string;
-  constructor(syscall: string, errno: number, what: string) {
-    super(`${what}: ${syscall}() failed: ${errnoName(errno)}`);
-    this.name = 'SyscallError';
-    this.errno = errno;
-    this.syscall = syscall;
-  }
-}
-
-/* eslint-disable @typescript-eslint/no-explicit-any -- the FFI boundary */
 interface Libc {
   socket: (domain: number, type: number, protocol: number) => number;
   send: (fd: number, buf: Uint8Array, len: number, flags: number) => number;
@@ -70,6 +40,7 @@ export function loadLibc(): Libc {
   if (loadError !== null) throw loadError;
   try {
     const lib = koffi.load('libc.so.6');
+    // koffi returns untyped functions; the Libc interface above is their one typing.
     const fn = (decl: string): any => lib.func(decl);
     libc = {
       socket: fn('int socket(int domain, int type, int protocol)'),
@@ -88,7 +59,6 @@ export function loadLibc(): Libc {
     throw loadError;
   }
 }
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 function errno(): number {
   return koffi.errno();
@@ -122,7 +92,7 @@ export function sendAll(c: Libc, fd: number, bytes: Uint8Array): void {
     if (n === bytes.length) return;
     if (n < 0) {
       const e = errno();
-      if (e === EINTR) continue;
+      if (e === ERRNO.EINTR) continue;
       throw new SyscallError('send', e, 'netlink: cannot send the sock_diag request');
     }
     throw new Error(`netlink: send() sent ${n} of ${bytes.length} bytes of the sock_diag request`);
@@ -133,18 +103,23 @@ export function sendAll(c: Libc, fd: number, bytes: Uint8Array): void {
 /**
  * One datagram (one skb of the dump) into buf[0, len). Retries EINTR. Returns the datagram's
  * length; throws if it did not fit (MSG_TRUNC reports the real length), on EAGAIN (the receive
- * timeout expired) and on any other error.
+ * timeout expired) and on any other error. With `wait: false` it returns NOTHING_QUEUED at once
+ * when no datagram is queued.
  */
-export function recvDatagram(c: Libc, fd: number, buf: Uint8Array): number {
+export function recvDatagram(c: Libc, fd: number, buf: Uint8Array, wait = true): number {
+  const flags = wait ? MSG_TRUNC : MSG_TRUNC | MSG_DONTWAIT;
   for (let attempt = 0; attempt < 100; attempt++) {
-    const n = c.recv(fd, buf, buf.length, MSG_TRUNC);
+    const n = c.recv(fd, buf, buf.length, flags);
     if (n >= 0) {
       if (n > buf.length) throw new Error(`netlink: a ${n}-byte message does not fit the ${buf.length}-byte receive buffer`);
       return n;
     }
     const e = errno();
-    if (e === EINTR) continue;
-    if (e === EAGAIN) throw new Error('netlink: the kernel did not answer the sock_diag dump in time (recv timed out)');
+    if (e === ERRNO.EINTR) continue;
+    if (e === ERRNO.EAGAIN) {
+      if (!wait) return NOTHING_QUEUED;
+      throw new Error('netlink: the kernel did not answer the sock_diag dump in time (recv timed out)');
+    }
     throw new SyscallError('recv', e, 'netlink: cannot read the sock_diag dump');
   }
   throw new Error('netlink: recv() interrupted 100 times in a row');
@@ -173,8 +148,6 @@ export function lowerThreadPriority(c: Libc, delta: number): boolean {
 
 /** Whether the kernel can make AF_INET6 sockets (false when IPv6 is compiled out or disabled). */
 export function kernelHasIpv6(c: Libc): boolean {
-  const AF_INET6 = 10;
-  const SOCK_STREAM = 1;
   const fd = c.socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd >= 0) {
     c.close(fd);

@@ -1,15 +1,23 @@
 /**
  * The shared-memory protocol between the netlink source (main thread) and its dump thread
- * (netlink-worker.ts). The worker does the blocking recv() calls, in which the kernel does all
- * the work of a dump (walking the whole TCP hash table, every namespace's sockets included), and
- * copies nothing: the kernel writes straight into slots of a SharedArrayBuffer. The main thread
- * parses a full slot while the worker fills the next one.
+ * (worker.ts). The worker does the recv() calls, in which the kernel does all the work of a dump
+ * (walking the whole TCP hash table, every namespace's sockets included), and copies nothing:
+ * the kernel writes straight into slots of a SharedArrayBuffer. The main thread parses a full
+ * slot while the worker fills the next one.
+ *
+ * The worker never reads the messages: the main thread's parser is the only one that walks the
+ * framing. So the worker cannot see NLMSG_DONE; instead it reads without waiting, hands over a
+ * slot whenever nothing more is queued, and moves on to the next request once the main thread
+ * has recorded that request as complete in COMPLETED_INDEX. (During a dump the kernel queues the
+ * next skb at the end of every recv(), so "nothing queued" in practice means the dump is over;
+ * the worker still waits for the parser's word before it believes it.)
  *
  * Control words (Int32Array over their own SharedArrayBuffer), per slot at slot * SLOT_STRIDE:
  *   [0] state: FREE (the worker may fill it) or FULL (the main thread owns it)
  *   [1] datagram count n, then n pairs (start, length): each datagram is parsed on its own,
  *       since a message never spans two datagrams
- * plus one global word at ABORT_INDEX the main thread sets to stop a dump early.
+ * plus two global words: ABORT_INDEX, which the main thread sets to stop a dump early, and
+ * COMPLETED_INDEX, the number of this command's requests whose dump the parser saw end.
  */
 
 export const SLOT_COUNT = 4;
@@ -19,7 +27,8 @@ export const RECV_RESERVE = 64 * 1024;
 export const MAX_DATAGRAMS_PER_SLOT = 32;
 export const SLOT_STRIDE = 2 + 2 * MAX_DATAGRAMS_PER_SLOT;
 export const ABORT_INDEX = SLOT_COUNT * SLOT_STRIDE;
-export const CONTROL_WORDS = ABORT_INDEX + 1;
+export const COMPLETED_INDEX = ABORT_INDEX + 1;
+export const CONTROL_WORDS = COMPLETED_INDEX + 1;
 
 export const SLOT_FREE = 0;
 export const SLOT_FULL = 1;

@@ -1,13 +1,15 @@
 /**
- * The dump thread of the netlink source (see netlink-shared.ts for the protocol). It runs the
- * blocking recv() calls, so that however long the kernel takes inside one of them (a single recv
- * can walk a large stretch of the shared hash table), the exporter's event loop keeps serving.
+ * The dump thread of the netlink source (see shared-memory.ts for the protocol). It runs the
+ * recv() calls, so that however long the kernel takes inside one of them (a single recv can walk
+ * a large stretch of the shared hash table), the exporter's event loop keeps serving.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { closeFd, loadLibc, lowerThreadPriority, openDiagSocket, recvDatagram, sendAll, SyscallError } from './ffi.js';
-import { AF_UNSPEC, encodeAllFamiliesDumpRequest, encodeDumpRequest, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN } from './parse.js';
+import { SyscallError } from './errors.js';
+import { closeFd, loadLibc, lowerThreadPriority, NOTHING_QUEUED, openDiagSocket, recvDatagram, sendAll } from './ffi.js';
+import { encodeRequest } from './protocol.js';
 import {
   ABORT_INDEX,
+  COMPLETED_INDEX,
   MAX_DATAGRAMS_PER_SLOT,
   RECV_RESERVE,
   SLOT_BYTES,
@@ -21,10 +23,9 @@ import {
 } from './shared-memory.js';
 
 const port = parentPort;
-if (port === null) throw new Error('netlink-worker.js must run as a worker thread');
+if (port === null) throw new Error('netlink/worker.js must run as a worker thread');
 const { data, control } = workerData as WorkerData;
 const bytes = new Uint8Array(data);
-const words = new Uint32Array(data);
 const ctrl = new Int32Array(control);
 
 const post = (reply: WorkerReply): void => port.postMessage(reply);
@@ -34,18 +35,11 @@ lowerThreadPriority(loadLibc(), 5);
 
 class Aborted extends Error {}
 
-/** Whether this datagram ends the dump: an NLMSG_DONE or NLMSG_ERROR among its messages. */
-function endsDump(start: number, length: number): boolean {
-  let off = start;
-  const end = start + length;
-  while (end - off >= NLMSG_HDRLEN) {
-    const len = words[off >>> 2]!;
-    const type = bytes[off + 4]! | (bytes[off + 5]! << 8);
-    if (type === NLMSG_DONE || type === NLMSG_ERROR) return true;
-    if (len < NLMSG_HDRLEN) return true; // malformed: let the parser on the main thread say so
-    off += (len + 3) & ~3;
-  }
-  return false;
+/** How long one wait for the parser's verdict lasts before the socket is tried again. */
+const RECHECK_MS = 2;
+
+function checkAbort(): void {
+  if (Atomics.load(ctrl, ABORT_INDEX) !== 0) throw new Aborted();
 }
 
 /** Waits until the main thread has handed the slot back. */
@@ -53,7 +47,7 @@ function acquire(slot: number, timeoutMs: number): void {
   const at = slot * SLOT_STRIDE;
   const deadline = Date.now() + timeoutMs;
   while (Atomics.load(ctrl, at) !== SLOT_FREE) {
-    if (Atomics.load(ctrl, ABORT_INDEX) !== 0) throw new Aborted();
+    checkAbort();
     const left = deadline - Date.now();
     if (left <= 0) throw new Error('netlink: the main thread stopped taking dump data');
     Atomics.wait(ctrl, at, SLOT_FULL, Math.min(left, 1000));
@@ -64,33 +58,42 @@ function dump(command: DumpCommand): void {
   const c = loadLibc();
   let slot = 0;
   for (let r = 0; r < command.requests.length; r++) {
-    const { family, seq } = command.requests[r]!;
+    const request = command.requests[r]!;
     const fd = openDiagSocket(c, command.receiveTimeoutMs);
     try {
-      sendAll(c, fd, family === AF_UNSPEC ? encodeAllFamiliesDumpRequest(seq) : encodeDumpRequest(family, seq));
-      let done = false;
+      sendAll(c, fd, encodeRequest(request.family, request.seq));
+      const complete = (): boolean => Atomics.load(ctrl, COMPLETED_INDEX) > r;
+      let idleSince = Date.now();
       // Bounded: a dump always ends, but never trust that with an infinite loop.
-      for (let fills = 0; !done; fills++) {
+      for (let fills = 0; !complete(); fills++) {
         if (fills > 10_000_000) throw new Error('netlink: the dump never ended');
         acquire(slot, command.receiveTimeoutMs * 4);
         const at = slot * SLOT_STRIDE;
         const base = slot * SLOT_BYTES;
         let off = 0;
         let count = 0;
-        while (!done && count < MAX_DATAGRAMS_PER_SLOT && SLOT_BYTES - off >= RECV_RESERVE) {
-          if (Atomics.load(ctrl, ABORT_INDEX) !== 0) throw new Aborted();
-          const n = recvDatagram(c, fd, bytes.subarray(base + off, base + SLOT_BYTES));
+        while (count < MAX_DATAGRAMS_PER_SLOT && SLOT_BYTES - off >= RECV_RESERVE) {
+          checkAbort();
+          const n = recvDatagram(c, fd, bytes.subarray(base + off, base + SLOT_BYTES), false);
+          if (n === NOTHING_QUEUED) break;
           if (n === 0) throw new Error('netlink: the sock_diag socket returned end-of-file in the middle of a dump');
           ctrl[at + 2 + 2 * count] = base + off;
           ctrl[at + 3 + 2 * count] = n;
           count++;
-          done = endsDump(base + off, n);
           off += (n + 3) & ~3;
         }
-        ctrl[at + 1] = count;
-        Atomics.store(ctrl, at, SLOT_FULL);
-        post({ type: 'slot', slot, request: r });
-        slot = (slot + 1) % SLOT_COUNT;
+        if (count > 0) {
+          ctrl[at + 1] = count;
+          Atomics.store(ctrl, at, SLOT_FULL);
+          post({ type: 'slot', slot, request: r });
+          slot = (slot + 1) % SLOT_COUNT;
+          idleSince = Date.now();
+          continue;
+        }
+        // Nothing queued: the dump is over once the parser says so, or the kernel is slow.
+        checkAbort();
+        if (Date.now() - idleSince > command.receiveTimeoutMs) throw new Error('netlink: the kernel did not answer the sock_diag dump in time');
+        Atomics.wait(ctrl, COMPLETED_INDEX, r, RECHECK_MS);
       }
     } finally {
       closeFd(c, fd);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SocketSourceChoice } from '../config/config.js';
 import { oneLine } from '../errors.js';
+import { NetlinkUnavailableError } from '../netlink/errors.js';
 import type { ProcRoot } from '../procfs/proc-root.js';
 import { ProcfsSource } from './procfs.js';
 import type { ScanResult, SocketSink, SocketSource, SocketSourceName } from '../kernel/socket-record.js';
@@ -39,8 +40,9 @@ class FallbackSource implements SocketSource {
   }
 }
 
+// errors.ts loads no koffi, so a procfs-only exporter never loads the FFI.
 function isUnavailable(error: unknown): boolean {
-  return error instanceof Error && error.name === 'NetlinkUnavailableError';
+  return error instanceof NetlinkUnavailableError;
 }
 
 /**

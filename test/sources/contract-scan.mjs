@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { SocketAggregate } from '../../dist/aggregate/socket-aggregate.js';
 import { endpointOfKey } from '../../dist/kernel/endpoint-key.js';
 import { ProcRoot } from '../../dist/procfs/proc-root.js';
-import { createNetlinkSource } from '../../dist/netlink/source.js';
+import { createNetlinkSource } from '../../dist/netlink/probe.js';
 import { ProcfsSource } from '../../dist/sources/procfs.js';
 
 const attempts = Number(process.argv[2] ?? 5);

@@ -37,7 +37,7 @@ describe.skipIf(!gcc.available)('netlink refused by seccomp: the exporter serves
 
   it('the filter really refuses netlink: createNetlinkSource throws NetlinkUnavailableError (EPERM)', () => {
     const script = `
-      import('${join(repoRoot, 'dist/netlink/source.js')}').then((m) => {
+      import('${join(repoRoot, 'dist/netlink/probe.js')}').then((m) => {
         try { m.createNetlinkSource(); console.log('opened'); }
         catch (e) { console.log(JSON.stringify({ name: e.name, errno: e.errno, message: e.message })); }
       });`;

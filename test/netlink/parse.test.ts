@@ -2,6 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SocketAggregate } from '../../src/aggregate/socket-aggregate.js';
+import { NetlinkKernelError, NetlinkParseError } from '../../src/netlink/errors.js';
+import { newDumpProgress, parseDumpChunk, type DumpProgress } from '../../src/netlink/parse.js';
 import {
   AF_INET6,
   ALL_TCP_STATES,
@@ -9,17 +11,12 @@ import {
   DUMP_REQUEST_LEN,
   encodeAllFamiliesDumpRequest,
   encodeDumpRequest,
-  InetDiagRecord,
-  NetlinkKernelError,
-  NetlinkParseError,
-  newDumpProgress,
   NLM_F_DUMP,
   NLM_F_REQUEST,
-  parseDumpChunk,
   SOCK_DIAG_BY_FAMILY,
   TCPDIAG_GETSOCK,
-  type DumpProgress,
-} from '../../src/netlink/parse.js';
+} from '../../src/netlink/protocol.js';
+import { InetDiagRecord } from '../../src/netlink/record.js';
 import type { SocketSink } from '../../src/kernel/socket-record.js';
 import { STATE_SLOTS, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT } from '../../src/kernel/tcp.js';
 import { RecordingSink, type SeenSocket } from '../helpers/recording-sink.js';
@@ -408,7 +405,7 @@ describe('parseDumpChunk on errors and broken bytes', () => {
 
   it('an empty chunk changes nothing', () => {
     const progress = parseOne(new Uint8Array(0));
-    expect(progress).toEqual({ done: false, sockets: 0, interrupted: 0 });
+    expect(progress).toEqual({ done: false, sockets: 0 });
   });
 
   it('refuses an unaligned start', () => {

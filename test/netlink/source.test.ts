@@ -1,14 +1,16 @@
 /**
  * The netlink source against this machine's own socket table (a live dump, no namespace needed:
  * any user may dump sock_diag). Run from the TypeScript sources, where the compiled dump thread
- * (netlink-worker.js) does not exist next to netlink.ts: this also covers the inline mode and
+ * (worker.js) does not exist next to source.ts: this also covers the inline mode and
  * the fallback from a dump thread that cannot start. The dump thread itself is covered through
  * dist/ by contract.test.ts.
  */
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SocketAggregate } from '../../src/aggregate/socket-aggregate.js';
-import { createNetlinkSource, NetlinkSource, NetlinkUnavailableError } from '../../src/netlink/source.js';
+import { NetlinkUnavailableError } from '../../src/netlink/errors.js';
+import { createNetlinkSource } from '../../src/netlink/probe.js';
+import { NetlinkSource } from '../../src/netlink/source.js';
 import type { SocketRecord, SocketSink } from '../../src/kernel/socket-record.js';
 import { STATE_SLOTS, TCP_LISTEN } from '../../src/kernel/tcp.js';
 
