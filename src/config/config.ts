@@ -1,196 +1,81 @@
-import { z } from 'zod';
-import { UserFacingError } from '../errors.js';
+import type { Collector } from '../collectors/collector.js';
+import { DIAGNOSE_FLAGS } from '../diagnose/flags.js';
+import { LOG_FLAGS } from '../logger.js';
+import { PROCFS_FLAGS } from '../procfs/flags.js';
+import { SOURCE_FLAGS } from '../sources/flags.js';
+import { WEB_FLAGS } from '../web/flags.js';
+import { ConfigError, parseFlagTable, switchFlag, type Flag, type FlagTable, type FlagValues, type RawFlagValue } from './flag.js';
 
-/** A flag value that cannot be used; main prints the one-line message and exits with 2. */
-export class ConfigError extends UserFacingError {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError } from './flag.js';
 
-export interface ListenAddress {
-  /** undefined = every interface, as ":9977" means in node_exporter. */
-  host: string | undefined;
-  port: number;
-}
+/** Flags that choose the collectors, beside the generated --[no-]collector.<name> switches. */
+export const COLLECTION_FLAGS = {
+  disableDefaults: switchFlag('collector.disable-defaults', { help: 'disable every collector that is not enabled by its own flag' }),
+};
 
-export type SocketSourceChoice = 'auto' | 'netlink' | 'procfs';
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type LogFormat = 'logfmt' | 'json';
-export type DiagnoseFormat = 'text' | 'json';
+/** Every flag table that is not a collector's, by the Config key its values land under. */
+export const GLOBAL_FLAG_TABLES = {
+  web: WEB_FLAGS,
+  procfs: PROCFS_FLAGS,
+  source: SOURCE_FLAGS,
+  collection: COLLECTION_FLAGS,
+  log: LOG_FLAGS,
+  diagnose: DIAGNOSE_FLAGS,
+} as const;
 
-export interface Config {
-  web: {
-    listenAddress: ListenAddress;
-    telemetryPath: string;
-    /** 0 = unlimited. */
-    maxRequests: number;
-    configFile: string | undefined;
-  };
-  procfsPath: string;
+type GlobalTables = typeof GLOBAL_FLAG_TABLES;
+
+/** What a collector contributes to the command line. */
+export type CollectorFlags = Pick<Collector, 'name' | 'defaultEnabled' | 'description' | 'flags'>;
+
+export interface Config extends Readonly<{ [K in keyof GlobalTables]: FlagValues<GlobalTables[K]> }> {
   /** Names of the collectors to run, in the order of the collector list. */
-  enabledCollectors: string[];
-  sockets: {
-    source: SocketSourceChoice;
-    ports: number[];
-    maxPorts: number;
-    remotePorts: number[];
-    /** Busiest destinations given a tcpstate_ephemeral_destination_usage_ratio series (0 = none). */
-    ephemeralDestinations: number;
-  };
-  netstat: { fields: RegExp | undefined };
-  sysctl: { include: string[] };
-  process: { top: number };
-  log: { level: LogLevel; format: LogFormat };
-  /** `diagnose` subcommand: seconds between its two snapshots (0 = one, no rates) and output format. */
-  diagnose: { intervalSeconds: number; format: DiagnoseFormat };
+  readonly enabledCollectors: readonly string[];
+  /** Each collector's own flag values, by collector name (enabled or not). */
+  readonly collectors: ReadonlyMap<string, FlagValues<FlagTable>>;
 }
 
-/** Flag values as the command line delivers them: strings, booleans, repeated strings. */
-export interface RawFlags {
-  'web.listen-address'?: string;
-  'web.telemetry-path'?: string;
-  'web.max-requests'?: string;
-  'web.config.file'?: string;
-  'path.procfs'?: string;
-  'collector.disable-defaults'?: boolean;
+/** Flag values as the command line delivers them, by flag name, and the collector switches. */
+export interface CommandLineFlags {
+  readonly values: Readonly<Record<string, RawFlagValue>>;
   /** collector name -> explicitly enabled (true) or disabled (false). */
-  collectorToggles?: Record<string, boolean | undefined>;
-  'collector.sockets.source'?: string;
-  'collector.sockets.ports'?: string[];
-  'collector.sockets.max-ports'?: string;
-  'collector.sockets.remote-ports'?: string[];
-  'collector.sockets.ephemeral-destinations'?: string;
-  'collector.netstat.fields'?: string;
-  'collector.sysctl.include'?: string[];
-  'collector.process.top'?: string;
-  'log.level'?: string;
-  'log.format'?: string;
-  'diagnose.interval'?: string;
-  'diagnose.format'?: string;
+  readonly collectorToggles: Readonly<Record<string, boolean | undefined>>;
 }
 
-export interface CollectorDefault {
-  name: string;
-  defaultEnabled: boolean;
+export function commandLineFlags(values: Readonly<Record<string, RawFlagValue>> = {}, collectorToggles: Readonly<Record<string, boolean | undefined>> = {}): CommandLineFlags {
+  return { values, collectorToggles };
 }
 
-export const DEFAULT_LISTEN_ADDRESS = ':9977';
-
-function parseListenAddress(value: string): ListenAddress {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value);
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || port > 65535) {
-    throw new ConfigError(`--web.listen-address: expected [host]:port such as ":9977", "127.0.0.1:9977" or "[::1]:9977", got ${JSON.stringify(value)}`);
-  }
-  const host = match[1] ?? match[2];
-  return { host: host === '' ? undefined : host, port };
+/** Every flag there is, global and per collector: what cli.ts offers and the tests walk. */
+export function allFlags(collectors: readonly CollectorFlags[]): Flag<unknown>[] {
+  return [...Object.values(GLOBAL_FLAG_TABLES).flatMap((table) => Object.values(table)), ...collectors.flatMap((collector) => Object.values(collector.flags))];
 }
-
-const portSchema = z.coerce.number().int().min(1).max(65535);
-
-function parseInteger(flag: string, value: string | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  const parsed = z.coerce.number().int().min(min).safeParse(value.trim() === '' ? NaN : value);
-  if (!parsed.success) throw new ConfigError(`--${flag}: expected an integer >= ${min}, got ${JSON.stringify(value)}`);
-  return parsed.data;
-}
-
-/** Ports from repeated flags that may also hold comma-separated lists: --x=80,443 --x 8080. */
-function parsePorts(flag: string, values: string[] | undefined): number[] {
-  const ports = new Set<number>();
-  for (const value of values ?? []) {
-    for (const item of value.split(',')) {
-      const parsed = portSchema.safeParse(item.trim() === '' ? NaN : item.trim());
-      if (!parsed.success) throw new ConfigError(`--${flag}: expected port numbers 1-65535, got ${JSON.stringify(item)}`);
-      ports.add(parsed.data);
-    }
-  }
-  return [...ports].sort((a, b) => a - b);
-}
-
-function parseChoice<T extends string>(flag: string, value: string | undefined, choices: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if ((choices as readonly string[]).includes(value)) return value as T;
-  throw new ConfigError(`--${flag}: expected one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
-}
-
-/** Longer waits are almost always a unit mistake (milliseconds); a trend belongs on the dashboard. */
-const MAX_DIAGNOSE_INTERVAL_SECONDS = 600;
-
-function parseDiagnoseInterval(value: string | undefined): number {
-  if (value === undefined) return 5;
-  const parsed = z.coerce.number().min(0).max(MAX_DIAGNOSE_INTERVAL_SECONDS).safeParse(value.trim() === '' ? NaN : value);
-  if (!parsed.success) {
-    throw new ConfigError(`--diagnose.interval: expected seconds from 0 to ${MAX_DIAGNOSE_INTERVAL_SECONDS} (0 = one snapshot, no rates), got ${JSON.stringify(value)}`);
-  }
-  return parsed.data;
-}
-
-const SYSCTL_NAME = /^[a-z0-9_-]+(\.[a-z0-9_-]+)+$/;
 
 /** Validates the command line into a Config. Pure: no I/O, every error is one readable line. */
-export function parseConfig(flags: RawFlags, collectors: readonly CollectorDefault[]): Config {
-  const telemetryPath = flags['web.telemetry-path'] ?? '/metrics';
-  if (!telemetryPath.startsWith('/') || telemetryPath === '/' || telemetryPath === '/-/healthy') {
-    throw new ConfigError(`--web.telemetry-path: expected a path such as /metrics other than / and /-/healthy, got ${JSON.stringify(telemetryPath)}`);
+export function parseConfig(flags: CommandLineFlags, collectors: readonly CollectorFlags[]): Config {
+  const known = new Set(allFlags(collectors).map((flag) => flag.name));
+  for (const name of Object.keys(flags.values)) {
+    // Only a caller that bypasses cli.ts can get here: commander refuses unknown flags first.
+    if (!known.has(name)) throw new ConfigError(`unknown flag --${name}`);
+  }
+  const raw = new Map(Object.entries(flags.values));
+  const names = new Set(collectors.map((collector) => collector.name));
+  for (const name of Object.keys(flags.collectorToggles)) {
+    if (!names.has(name)) throw new ConfigError(`unknown collector ${JSON.stringify(name)}; known: ${[...names].join(', ')}`);
   }
 
-  const known = new Set(collectors.map((collector) => collector.name));
-  const toggles = flags.collectorToggles ?? {};
-  for (const name of Object.keys(toggles)) {
-    if (!known.has(name)) throw new ConfigError(`unknown collector ${JSON.stringify(name)}; known: ${[...known].join(', ')}`);
-  }
-  const disableDefaults = flags['collector.disable-defaults'] === true;
+  const global = {
+    web: parseFlagTable(WEB_FLAGS, raw),
+    procfs: parseFlagTable(PROCFS_FLAGS, raw),
+    source: parseFlagTable(SOURCE_FLAGS, raw),
+    collection: parseFlagTable(COLLECTION_FLAGS, raw),
+    log: parseFlagTable(LOG_FLAGS, raw),
+    diagnose: parseFlagTable(DIAGNOSE_FLAGS, raw),
+  } satisfies { [K in keyof GlobalTables]: FlagValues<GlobalTables[K]> };
+
   const enabledCollectors = collectors
-    .filter((collector) => toggles[collector.name] ?? (disableDefaults ? false : collector.defaultEnabled))
+    .filter((collector) => flags.collectorToggles[collector.name] ?? (global.collection.disableDefaults ? false : collector.defaultEnabled))
     .map((collector) => collector.name);
-
-  let fields: RegExp | undefined;
-  const fieldsPattern = flags['collector.netstat.fields'];
-  if (fieldsPattern !== undefined && fieldsPattern !== '') {
-    try {
-      // Anchored, as node_exporter matches the whole "Group_Field" name.
-      fields = new RegExp(`^(?:${fieldsPattern})$`);
-    } catch (error) {
-      throw new ConfigError(`--collector.netstat.fields: not a valid regular expression: ${(error as Error).message}`);
-    }
-  }
-
-  const include = flags['collector.sysctl.include'] ?? [];
-  for (const name of include) {
-    if (!SYSCTL_NAME.test(name)) {
-      throw new ConfigError(`--collector.sysctl.include: expected a dotted sysctl name such as net.ipv4.tcp_rmem, got ${JSON.stringify(name)}`);
-    }
-  }
-
-  const procfsPath = flags['path.procfs'] ?? '/proc';
-  if (procfsPath === '') throw new ConfigError('--path.procfs: must not be empty');
-
-  return {
-    web: {
-      listenAddress: parseListenAddress(flags['web.listen-address'] ?? DEFAULT_LISTEN_ADDRESS),
-      telemetryPath,
-      maxRequests: parseInteger('web.max-requests', flags['web.max-requests'], 40, 0),
-      configFile: flags['web.config.file'] === '' ? undefined : flags['web.config.file'],
-    },
-    procfsPath,
-    enabledCollectors,
-    sockets: {
-      source: parseChoice('collector.sockets.source', flags['collector.sockets.source'], ['auto', 'netlink', 'procfs'] as const, 'auto'),
-      ports: parsePorts('collector.sockets.ports', flags['collector.sockets.ports']),
-      maxPorts: parseInteger('collector.sockets.max-ports', flags['collector.sockets.max-ports'], 64, 1),
-      remotePorts: parsePorts('collector.sockets.remote-ports', flags['collector.sockets.remote-ports']),
-      ephemeralDestinations: parseInteger('collector.sockets.ephemeral-destinations', flags['collector.sockets.ephemeral-destinations'], 5, 0),
-    },
-    netstat: { fields },
-    sysctl: { include: [...new Set(include)] },
-    process: { top: parseInteger('collector.process.top', flags['collector.process.top'], 20, 1) },
-    log: {
-      level: parseChoice('log.level', flags['log.level'], ['debug', 'info', 'warn', 'error'] as const, 'info'),
-      format: parseChoice('log.format', flags['log.format'], ['logfmt', 'json'] as const, 'logfmt'),
-    },
-    diagnose: {
-      intervalSeconds: parseDiagnoseInterval(flags['diagnose.interval']),
-      format: parseChoice('diagnose.format', flags['diagnose.format'], ['text', 'json'] as const, 'text'),
-    },
-  };
+  const perCollector = new Map(collectors.map((collector) => [collector.name, parseFlagTable(collector.flags, raw)]));
+  return { ...global, enabledCollectors, collectors: perCollector };
 }

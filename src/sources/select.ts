@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { SocketSourceChoice } from '../config/config.js';
+import type { SocketSourceChoice } from './flags.js';
 import { oneLine } from '../errors.js';
 import { NetlinkUnavailableError } from '../netlink/errors.js';
 import type { ProcRoot } from '../procfs/proc-root.js';

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseCommandLine, UsageError } from '../../src/cli.js';
 import { COLLECTORS } from '../../src/collectors/index.js';
-import { ConfigError, parseConfig } from '../../src/config/config.js';
+import { commandLineFlags, ConfigError, parseConfig } from '../../src/config/config.js';
 import { fixtureProcfs } from '../helpers/exporter-process.js';
 import { exporterBin } from '../helpers/netns.js';
 
@@ -24,17 +24,17 @@ describe('diagnose flags on the command line', () => {
   it('the subcommand and its two flags parse; the shared flags come along', () => {
     const parsed = parseCommandLine(['diagnose', '--diagnose.interval=1.5', '--diagnose.format', 'json', '--path.procfs=/host/proc', '--no-collector.process'], COLLECTORS, () => undefined);
     expect(parsed.command).toBe('diagnose');
-    expect(parsed.flags).toMatchObject({ 'diagnose.interval': '1.5', 'diagnose.format': 'json', 'path.procfs': '/host/proc', collectorToggles: { process: false } });
+    expect(parsed.flags).toMatchObject({ values: { 'diagnose.interval': '1.5', 'diagnose.format': 'json', 'path.procfs': '/host/proc' }, collectorToggles: { process: false } });
     expect(parseConfig(parsed.flags, COLLECTORS).diagnose).toEqual({ intervalSeconds: 1.5, format: 'json' });
   });
 
   it('defaults: 5 s apart, text', () => {
-    expect(parseConfig({}, COLLECTORS).diagnose).toEqual({ intervalSeconds: 5, format: 'text' });
-    expect(parseConfig({ 'diagnose.interval': '0' }, COLLECTORS).diagnose.intervalSeconds).toBe(0);
+    expect(parseConfig(commandLineFlags(), COLLECTORS).diagnose).toEqual({ intervalSeconds: 5, format: 'text' });
+    expect(parseConfig(commandLineFlags({ 'diagnose.interval': '0' }), COLLECTORS).diagnose.intervalSeconds).toBe(0);
   });
 
   it.each([['abc'], ['-1'], ['601'], [''], ['5s']])('--diagnose.interval=%j is a one-line ConfigError', (value) => {
-    expect(() => parseConfig({ 'diagnose.interval': value }, COLLECTORS)).toThrow(new ConfigError(`--diagnose.interval: expected seconds from 0 to 600 (0 = one snapshot, no rates), got ${JSON.stringify(value)}`));
+    expect(() => parseConfig(commandLineFlags({ 'diagnose.interval': value }), COLLECTORS)).toThrow(new ConfigError(`--diagnose.interval: expected seconds from 0 to 600 (0 = one snapshot, no rates), got ${JSON.stringify(value)}`));
   });
 
   it('the diagnose flags belong to the subcommand only', () => {
@@ -64,9 +64,9 @@ describe('tcpstate-exporter diagnose (the built CLI)', () => {
     const result = await cli(['diagnose', '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('--diagnose.interval <seconds>');
-    expect(result.stdout).toContain('--diagnose.format <format>');
+    expect(result.stdout).toContain('--diagnose.format <text|json>');
     expect(result.stdout).toContain('exit 0 healthy, 3 warnings, 4 critical');
-    expect(result.stdout).toMatch(/--collector\.process\s+enable the process collector:[^\n]*\n?[^\n]*\(default: enabled\)/);
+    expect(result.stdout).toMatch(/--\[no-\]collector\.process\s+enable the process collector:[^-]*\(default: enabled\)/);
     expect((await cli(['--help'])).stdout).toContain('diagnose');
   });
 

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SocketAggregate } from '../../src/aggregate/socket-aggregate.js';
@@ -19,33 +19,13 @@ import {
 import { InetDiagRecord } from '../../src/netlink/record.js';
 import type { SocketSink } from '../../src/kernel/socket-record.js';
 import { STATE_SLOTS, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT } from '../../src/kernel/tcp.js';
+import { aligned, CAPTURED_SEQ, capturedDatagrams, capturedFile, wordsOf } from '../helpers/captured-netlink.js';
 import { RecordingSink, type SeenSocket } from '../helpers/recording-sink.js';
 
 const dir = fileURLToPath(new URL('../fixtures/netlink/', import.meta.url));
-/** The sequence number capture.mjs used for both dumps. */
-const SEQ = 7;
-
-function fixture(name: string): Uint8Array {
-  return aligned(readFileSync(dir + name));
-}
-
-/** A copy at the start of a fresh ArrayBuffer (4-byte aligned, as the source's receive buffer is). */
-function aligned(bytes: Uint8Array): Uint8Array {
-  const copy = new Uint8Array(new ArrayBuffer((bytes.length + 3) & ~3), 0, bytes.length);
-  copy.set(bytes);
-  return copy;
-}
-
-function wordsOf(bytes: Uint8Array): Uint32Array {
-  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.buffer.byteLength >>> 2);
-}
-
-function datagrams(family: 'ipv4' | 'ipv6' | 'all'): Uint8Array[] {
-  return readdirSync(dir)
-    .filter((f) => f.startsWith(`${family}-`) && f.endsWith('.bin'))
-    .sort()
-    .map(fixture);
-}
+const SEQ = CAPTURED_SEQ;
+const fixture = capturedFile;
+const datagrams = capturedDatagrams;
 
 function parseAll(chunks: Uint8Array[], sink: SocketSink, seq = SEQ): DumpProgress {
   const record = new InetDiagRecord();
