@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emittedMetricNames } from '../helpers/emitted-metrics.js';
-import { parseExposition, select } from '../helpers/exposition.js';
-import { startExporter, type RunningExporter } from '../helpers/exporter-process.js';
-import { toolOrSkip } from '../helpers/require-tool.js';
+import { emittedMetricNames } from '../../helpers/emitted-metrics.js';
+import { parseExposition, select } from '../../helpers/exposition.js';
+import { startExporter, type RunningExporter } from '../../helpers/exporter-process.js';
+import { toolOrSkip } from '../../helpers/require-tool.js';
 
 const run = promisify(execFile);
 

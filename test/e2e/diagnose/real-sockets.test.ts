@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeWithNetns, exporterBin, TestNamespace, type RunningFarm } from '../helpers/netns.js';
+import { describeWithNetns, exporterBin, TestNamespace, type RunningFarm } from '../../helpers/netns.js';
 
 /**
  * The process collector reads every descriptor on the host, and the socket dump walks every

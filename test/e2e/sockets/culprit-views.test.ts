@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TCP_STATES } from '../../src/kernel/tcp.js';
-import { parseExposition, select, valueOf, type Sample } from '../helpers/exposition.js';
-import { countSsStates, describeWithNetns, exporterBin, TestNamespace, type RunningFarm } from '../helpers/netns.js';
+import { TCP_STATES } from '../../../src/kernel/tcp.js';
+import { parseExposition, select, valueOf, type Sample } from '../../helpers/exposition.js';
+import { countSsStates, describeWithNetns, exporterBin, TestNamespace, type RunningFarm } from '../../helpers/netns.js';
 
 const SERVER_PORTS = [7001, 7002, 7003, 7004];
 const UPSTREAM_PORT = 5432;

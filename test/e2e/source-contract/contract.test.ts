@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeWithNetns, TestNamespace, type RunningFarm } from '../helpers/netns.js';
+import { describeWithNetns, TestNamespace, type RunningFarm } from '../../helpers/netns.js';
 
 const scanScript = fileURLToPath(new URL('./contract-scan.mjs', import.meta.url));
 const unsentPeer = fileURLToPath(new URL('./unsent-peer.mjs', import.meta.url));

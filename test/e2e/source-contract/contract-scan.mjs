@@ -9,11 +9,11 @@
  * scans around it agree (the table did not move in between); it retries up to <attempts> times.
  */
 import { readFileSync } from 'node:fs';
-import { SocketAggregate } from '../../dist/aggregate/socket-aggregate.js';
-import { endpointOfKey } from '../../dist/kernel/endpoint-key.js';
-import { ProcRoot } from '../../dist/procfs/proc-root.js';
-import { createNetlinkSource } from '../../dist/netlink/probe.js';
-import { ProcfsSource } from '../../dist/sources/procfs.js';
+import { SocketAggregate } from '../../../dist/aggregate/socket-aggregate.js';
+import { endpointOfKey } from '../../../dist/kernel/endpoint-key.js';
+import { ProcRoot } from '../../../dist/procfs/proc-root.js';
+import { createNetlinkSource } from '../../../dist/netlink/probe.js';
+import { ProcfsSource } from '../../../dist/sources/procfs.js';
 
 const attempts = Number(process.argv[2] ?? 5);
 const [first, last] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
@@ -30,7 +30,7 @@ function nonZero(/** @type {ArrayLike<number>} */ array, /** @type {number} */ w
 }
 
 /**
- * @param {import('../../dist/kernel/socket-record.js').SocketSource} source
+ * @param {import('../../../dist/kernel/socket-record.js').SocketSource} source
  */
 async function scan(source) {
   const agg = new SocketAggregate({ ephemeralRange, remotePorts });

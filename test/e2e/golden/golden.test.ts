@@ -4,9 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { goldenMetricsPath } from '../helpers/emitted-metrics.js';
-import { fixtureProcfs, startExporter, type RunningExporter } from '../helpers/exporter-process.js';
-import { toolOrSkip } from '../helpers/require-tool.js';
+import { Exporter } from '../../../src/exporter.js';
+import { CapturedNetlinkSource } from '../../helpers/captured-netlink.js';
+import { goldenMetricsPath, goldenNetlinkMetricsPath } from '../../helpers/emitted-metrics.js';
+import { scrapeSetup } from '../../helpers/scrape-setup.js';
+import { fixtureProcfs, startExporter, type RunningExporter } from '../../helpers/exporter-process.js';
+import { toolOrSkip } from '../../helpers/require-tool.js';
 
 const run = promisify(execFile);
 
@@ -28,6 +31,13 @@ function normalize(exposition: string): string {
   return lines.join('\n').replace(/\n{3,}/g, '\n\n');
 }
 
+/** Compares with a golden file; only an explicit update writes it, so a missing file fails. */
+function expectGolden(path: string, actual: string): void {
+  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(path, actual);
+  expect(existsSync(path), `${path} is missing: run npm run test:update-golden and review the diff`).toBe(true);
+  expect(actual).toBe(readFileSync(path, 'utf8'));
+}
+
 describe('the whole /metrics output for the fixture /proc', () => {
   let exporter: RunningExporter;
   let body: string;
@@ -40,10 +50,8 @@ describe('the whole /metrics output for the fixture /proc', () => {
     await exporter?.stop();
   });
 
-  it('matches test/golden/metrics.prom (UPDATE_GOLDEN=1 npm test rewrites it)', () => {
-    const actual = normalize(body);
-    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(goldenMetricsPath)) writeFileSync(goldenMetricsPath, actual);
-    expect(actual).toBe(readFileSync(goldenMetricsPath, 'utf8'));
+  it('matches test/e2e/golden/metrics.prom (npm run test:update-golden rewrites it)', () => {
+    expectGolden(goldenMetricsPath, normalize(body));
   });
 
   it('serves the exporter process metrics, minus the gauges promtool rejects', () => {
@@ -58,5 +66,18 @@ describe('the whole /metrics output for the fixture /proc', () => {
     writeFileSync(file, body);
     const { stdout, stderr } = await run('sh', ['-c', `${promtool.path!} check metrics < "${file}"; echo "exit=$?"`]);
     expect(stdout + stderr).toBe('exit=0\n');
+  });
+});
+
+describe('the /metrics output for the captured netlink dump', () => {
+  // The same collectors in-process, with the real netlink parser replaying real kernel bytes: what
+  // the netlink source adds to a scrape (the listen backlog limits) is pinned by a real emission.
+  it('matches test/e2e/golden/metrics-netlink.prom', async () => {
+    const { plan, context } = scrapeSetup({ 'collector.sockets.remote-ports': ['8080'] }, { source: () => new CapturedNetlinkSource() });
+    const scrape = await new Exporter(plan, context, { processMetrics: false }).scrape();
+    const actual = normalize(scrape.body);
+    expect(actual).toMatch(/^tcpstate_listen_queue_max\{port="\d+"\} [1-9]/m);
+    expect(actual).toContain('source="netlink"');
+    expectGolden(goldenNetlinkMetricsPath, actual);
   });
 });

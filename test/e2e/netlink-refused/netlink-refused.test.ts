@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startExporter, type RunningExporter } from '../helpers/exporter-process.js';
-import { exporterBin, repoRoot } from '../helpers/netns.js';
-import { toolOrSkip } from '../helpers/require-tool.js';
+import { startExporter, type RunningExporter } from '../../helpers/exporter-process.js';
+import { exporterBin, repoRoot } from '../../helpers/netns.js';
+import { toolOrSkip } from '../../helpers/require-tool.js';
 
 const run = promisify(execFile);
 const gcc = toolOrSkip('gcc', 'gcc');

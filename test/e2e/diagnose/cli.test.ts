@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { parseCommandLine, UsageError } from '../../src/cli.js';
-import { COLLECTORS } from '../../src/collectors/index.js';
-import { commandLineFlags, ConfigError, parseConfig } from '../../src/config/config.js';
-import { fixtureProcfs } from '../helpers/exporter-process.js';
-import { exporterBin } from '../helpers/netns.js';
+import { parseCommandLine, UsageError } from '../../../src/cli.js';
+import { COLLECTORS } from '../../../src/collectors/index.js';
+import { commandLineFlags, ConfigError, parseConfig } from '../../../src/config/config.js';
+import { fixtureProcfs } from '../../helpers/exporter-process.js';
+import { exporterBin } from '../../helpers/netns.js';
 
 interface Result {
   code: number;

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { TCP_STATES } from '../../src/kernel/tcp.js';
-import { parseExposition, select, valueOf } from '../helpers/exposition.js';
-import { countSsStates, describeWithNetns, exporterBin, TestNamespace, type RunningFarm } from '../helpers/netns.js';
+import { TCP_STATES } from '../../../src/kernel/tcp.js';
+import { parseExposition, select, valueOf } from '../../helpers/exposition.js';
+import { countSsStates, describeWithNetns, exporterBin, TestNamespace, type RunningFarm } from '../../helpers/netns.js';
 
 /** The farm the /proc fixture was captured from: every state the kernel lets a test hold. */
-const spec = JSON.parse(readFileSync(new URL('../fixtures/proc-farm-spec.json', import.meta.url), 'utf8')) as unknown;
+const spec = JSON.parse(readFileSync(new URL('../../fixtures/proc-farm-spec.json', import.meta.url), 'utf8')) as unknown;
 
 const MARK = '=====';
 
