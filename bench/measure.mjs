@@ -4,10 +4,13 @@
  * namespace (`ip netns exec <ns> node bench/measure.mjs ...`), so that every tool sees the same
  * socket table. It starts the exporter twice (netlink and procfs sources) and node_exporter,
  * then, interleaved, rep after rep: scrapes each over HTTP, runs `ss -tan`, runs the C netlink
- * dump (one walk for both families, as the exporter asks) and its per-family variant; then 100 scrapes of the netlink exporter for RSS drift. Prints one JSON line.
+ * dump (one walk for both families, as the exporter asks) and its per-family variant; with
+ * --baseline, the same exporter built from another commit; with --process, both with
+ * --collector.process too; then 100 scrapes of the netlink exporter for RSS drift. Prints one
+ * JSON line.
  *
  *   node bench/measure.mjs --reps=7 --drift=100 --dump=/tmp/x/netlink-dump \
- *     [--node-exporter=/usr/bin/prometheus-node-exporter] [--base-port=19900]
+ *     [--node-exporter=/usr/bin/prometheus-node-exporter] [--base-port=19900] [--baseline=DIR] [--process]
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -28,6 +31,11 @@ const driftScrapes = Math.max(0, Math.min(1000, Number(flag('drift', '100'))));
 const dumpBin = flag('dump', '');
 const nodeExporterBin = flag('node-exporter', '/usr/bin/prometheus-node-exporter');
 const basePort = Number(flag('base-port', '19900'));
+// --baseline=<dir>: a built checkout of another commit (<dir>/dist/main.js), scraped in the same
+// rounds, so "this change against the commit before it" is one interleaved run.
+const baselineDir = flag('baseline', '');
+// --process: also scrape both with --collector.process (it walks every /proc/<pid>/fd).
+const withProcess = process.argv.includes('--process');
 const SCRAPE_TIMEOUT_MS = 60_000;
 
 /** @type {import('node:child_process').ChildProcess[]} */
@@ -167,6 +175,20 @@ function socketTotal(body) {
 const exporterFlags = ['--collector.disable-defaults', '--collector.sockets', '--log.level=warn'];
 const netlink = await startServer('exporter-netlink', process.execPath, ['--import', eldPreload, exporterMain, `--web.listen-address=127.0.0.1:${basePort}`, '--collector.sockets.source=netlink', ...exporterFlags], basePort, true);
 const procfs = await startServer('exporter-procfs', process.execPath, ['--import', eldPreload, exporterMain, `--web.listen-address=127.0.0.1:${basePort + 1}`, '--collector.sockets.source=procfs', ...exporterFlags], basePort + 1, true);
+const baselineMain = baselineDir === '' ? '' : `${baselineDir.replace(/\/$/, '')}/dist/main.js`;
+/** @type {Array<{key: string, server: Awaited<ReturnType<typeof startServer>>}>} */
+const extra = [];
+let nextPort = basePort + 3;
+/** @param {string} key @param {string} main @param {string[]} flags */
+async function addContender(key, main, flags) {
+  const port = nextPort++;
+  extra.push({ key, server: await startServer(key, process.execPath, [main, `--web.listen-address=127.0.0.1:${port}`, '--collector.sockets.source=netlink', ...flags], port, false) });
+}
+if (baselineMain !== '') await addContender('baseline', baselineMain, exporterFlags);
+if (withProcess) {
+  await addContender('netlinkProcess', exporterMain, [...exporterFlags, '--collector.process']);
+  if (baselineMain !== '') await addContender('baselineProcess', baselineMain, [...exporterFlags, '--collector.process']);
+}
 const nodeExporter = await startServer('node_exporter', nodeExporterBin, ['--collector.disable-defaults', '--collector.tcpstat', `--web.listen-address=127.0.0.1:${basePort + 2}`, '--log.level=warn'], basePort + 2, false);
 
 // First scrape of each: the exporter's RSS after its first scrape is the drift baseline.
@@ -174,6 +196,7 @@ const firstNetlink = await scrape(netlink.port, true);
 const rssAfterFirst = memory(/** @type {number} */ (netlink.child.pid)).rssMb;
 const firstProcfs = await scrape(procfs.port, true);
 await scrape(nodeExporter.port);
+for (const { server } of extra) await scrape(server.port);
 const dumpCount = Number((await timeCommand(dumpBin, [], true)).stdout.trim());
 
 /**
@@ -192,7 +215,7 @@ async function watchedScrape(server, canary) {
 }
 
 /** @type {Record<string, number[]>} */
-const times = { netlink: [], procfs: [], nodeExporter: [], ss: [], dump: [], dumpPerFamily: [] };
+const times = { netlink: [], procfs: [], nodeExporter: [], ss: [], dump: [], dumpPerFamily: [], ...Object.fromEntries(extra.map(({ key }) => [key, []])) };
 /** Per netlink scrape: its own largest event-loop delay, and the idle procfs exporter's meanwhile. */
 /** @type {Record<string, number[]>} */
 const scrapeEld = { netlink: [], netlinkCanary: [], netlinkDrift: [], netlinkDriftCanary: [] };
@@ -207,6 +230,7 @@ for (let rep = 0; rep < reps; rep++) {
   times.ss?.push((await timeCommand('ss', ['-tan'])).ms);
   times.dump?.push((await timeCommand(dumpBin, [], true)).ms);
   times.dumpPerFamily?.push((await timeCommand(dumpBin, ['--per-family'], true)).ms);
+  for (const { key, server } of extra) times[key]?.push((await scrape(server.port)).ms);
 }
 
 // RSS drift: scrapes 2..N of the netlink exporter, back to back (the first was above).
@@ -229,6 +253,7 @@ const result = {
     netlink: memory(/** @type {number} */ (netlink.child.pid)),
     procfs: memory(/** @type {number} */ (procfs.child.pid)),
     nodeExporter: memory(/** @type {number} */ (nodeExporter.child.pid)),
+    ...Object.fromEntries(extra.map(({ key, server }) => [key, memory(/** @type {number} */ (server.child.pid))])),
   },
   drift: { scrapes: driftScrapes, rssAfterFirstMb: rssAfterFirst, rssAfterLastMb: rssAfterDrift, meanScrapeMs: driftScrapes > 1 ? driftMs / (driftScrapes - 1) : null },
   eventLoopDelay: {
@@ -239,7 +264,7 @@ const result = {
     perScrapeMaxMs: scrapeEld,
   },
 };
-for (const server of [netlink, procfs, nodeExporter]) server.child.kill('SIGTERM');
+for (const server of [netlink, procfs, nodeExporter, ...extra.map((e) => e.server)]) server.child.kill('SIGTERM');
 process.stdout.write(JSON.stringify(result) + '\n');
 await sleep(200);
 process.exit(0);

@@ -6,7 +6,8 @@
  *   npm run bench                      # all sizes (builds dist/ first)
  *   npm run bench -- --sizes=10k,100k  # a subset
  *   options: --reps=N (default 9; medians), --drift=N (scrapes for RSS drift, default 100),
- *            --no-write (do not write bench/results/), --render=<results .json> (redo a report)
+ *            --no-write (do not write bench/results/), --render=<results .json> (redo a report),
+ *            --baseline=<dir> --baseline-label=<commit> (another built checkout, in the same rounds)
  *
  * Needs root, iproute2, iptables, gcc and prometheus-node-exporter. See bench/README.md.
  * Everything it starts is tracked by PID and killed, and its namespaces deleted, on the way
@@ -42,6 +43,16 @@ const sizes = sizeLabels.map(parseSize);
 const reps = Number(flag('reps', '9'));
 const drift = Number(flag('drift', '100'));
 const write = !process.argv.includes('--no-write');
+// --baseline=<dir>: a built checkout of the commit to compare with (see bench/README.md).
+const baseline = flag('baseline', '');
+if (baseline !== '' && !existsSync(join(baseline, 'dist/main.js'))) {
+  console.error(`bench: --baseline=${baseline} has no dist/main.js; build it first (npm ci && npm run build there)`);
+  process.exit(2);
+}
+// What the report calls the baseline (a commit, say); the directory is this machine's business.
+const baselineLabel = flag('baseline-label', baseline === '' ? '' : 'the baseline');
+/** Sizes up to this also measure --collector.process (a readlink per descriptor: slow beyond). */
+const PROCESS_MAX_SIZE = 200_000;
 for (const size of sizes) if (size < 1000 || size > 1_200_000) throw new Error(`size ${size} out of range (1k..1.2M)`);
 
 // --render=<results .json>: redo the report from a run's raw figures, write it next to them.
@@ -251,10 +262,11 @@ async function waitForQuietHost(baseline) {
   while (hostTcpAlloc() > baseline + 2000 && Date.now() < deadline) await sleep(1000);
 }
 
-/** @param {string} ns */
-function measure(ns) {
+/** @param {string} ns @param {number} size */
+function measure(ns, size) {
+  const optional = [...(baseline === '' ? [] : [`--baseline=${baseline}`]), ...(size <= PROCESS_MAX_SIZE ? ['--process'] : [])];
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, join(benchDir, 'measure.mjs'), `--reps=${reps}`, `--drift=${drift}`, `--dump=${dumpBin}`, `--node-exporter=${NODE_EXPORTER}`], {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, join(benchDir, 'measure.mjs'), `--reps=${reps}`, `--drift=${drift}`, `--dump=${dumpBin}`, `--node-exporter=${NODE_EXPORTER}`, ...optional], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.add(child);
@@ -298,7 +310,7 @@ for (let s = 0; s < sizes.length; s++) {
   // Other work on the machine shows up in every figure; say how busy it was.
   const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   try {
-    const m = /** @type {any} */ (await measure(ns));
+    const m = /** @type {any} */ (await measure(ns, size));
     const loadAfter = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     results.push({ label: sizeLabels[s], size, plan, buildSeconds, states, hostAlloc, loadBefore, loadAfter, ...m });
     console.error(`bench: ${sizeLabels[s]}: ${JSON.stringify(m.medianMs)}`);
@@ -316,6 +328,7 @@ const data = {
   machine: machineInfo(),
   reps,
   drift,
+  baseline: baseline === '' ? undefined : baselineLabel,
   results,
 };
 const markdown = render(data);
@@ -379,6 +392,22 @@ function render(d) {
     lines.push(
       `| ${r.sockets.dump.toLocaleString('en-US')} | ${f(m.netlink)} ms | ${f(m.procfs)} ms | ${f(m.nodeExporter)} ms | ${f(m.ss)} ms | ${f(m.dump)} ms | ${f(m.dumpPerFamily)} ms | ${f(roundRatio(t.netlink, t.nodeExporter), 2)} | ${f(roundRatio(t.netlink, t.dump), 2)} | ${f(r.memoryMb.netlink.hwmMb)} MB | ${f(r.memoryMb.procfs.hwmMb)} MB | ${f(r.memoryMb.nodeExporter.hwmMb)} MB | ${f(r.eventLoopDelay.duringScrapeMaxMs, 1)} ms | ${f(r.drift.rssAfterLastMb - r.drift.rssAfterFirstMb, 1)} MB |`,
     );
+  }
+  if (d.results.some((/** @type {any} */ r) => r.timesMs.baseline !== undefined || r.timesMs.netlinkProcess !== undefined)) {
+    lines.push('');
+    lines.push(`This change against ${d.baseline ?? 'the baseline'}, in the same rounds (median of per-round ratios):`);
+    lines.push('');
+    lines.push('| sockets | this change | baseline | this ÷ baseline | this ÷ floor | baseline ÷ floor | with --collector.process: this | baseline | this ÷ baseline | peak RSS this / baseline |');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of d.results) {
+      const m = r.medianMs;
+      const t = r.timesMs;
+      const ratio = (/** @type {string} */ a, /** @type {string} */ b) => (t[a] && t[b] ? f(roundRatio(t[a], t[b]), 2) : '–');
+      const ms = (/** @type {string} */ k) => (m[k] === undefined ? '–' : `${f(m[k])} ms`);
+      lines.push(
+        `| ${r.sockets.dump.toLocaleString('en-US')} | ${ms('netlink')} | ${ms('baseline')} | ${ratio('netlink', 'baseline')} | ${ratio('netlink', 'dump')} | ${ratio('baseline', 'dump')} | ${ms('netlinkProcess')} | ${ms('baselineProcess')} | ${ratio('netlinkProcess', 'baselineProcess')} | ${f(r.memoryMb.netlink.hwmMb)} / ${r.memoryMb.baseline ? f(r.memoryMb.baseline.hwmMb) : '–'} MB |`,
+      );
+    }
   }
   lines.push('');
   lines.push('Ratios are medians of the per-round ratios (each round runs every contender back to back); the ratio of the two medians is given in the targets below as well.');

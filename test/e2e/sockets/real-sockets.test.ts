@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TCP_STATES } from '../../../src/kernel/tcp.js';
 import { parseExposition, select, valueOf } from '../../helpers/exposition.js';
+import { waitFor } from '../../helpers/wait-for.js';
 import { countSsStates, describeWithNetns, exporterBin, TestNamespace, type RunningFarm } from '../../helpers/netns.js';
 
 /** The farm the /proc fixture was captured from: every state the kernel lets a test hold. */
@@ -35,13 +36,15 @@ describeWithNetns('tcpstate_sockets equals ss for real sockets in a namespace', 
     farm = await ns.startFarm(spec);
     // The half-open sockets send their first keepalive probe 1 s after connecting (keepidle 1);
     // wait, bounded, until ss shows all four with an unanswered probe: timer:(keepalive,...,1).
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const { stdout } = await ns.exec('ss', ['-tanoH', '( sport = :8085 or dport = :8085 )']);
-      if ((stdout.match(/timer:\(keepalive,[^,]+,[1-9]\d*\)/g) ?? []).length === 4) break;
-      if (Date.now() > deadline) throw new Error(`keepalive probes did not start: ${stdout}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    let seen = '';
+    await waitFor(
+      'keepalive probes on the four half-open sockets',
+      async () => {
+        seen = (await ns.exec('ss', ['-tanoH', '( sport = :8085 or dport = :8085 )'])).stdout;
+        return (seen.match(/timer:\(keepalive,[^,]+,[1-9]\d*\)/g) ?? []).length === 4 ? true : undefined;
+      },
+      { timeoutMs: 10_000, lastSeen: () => seen },
+    );
   });
   afterAll(async () => {
     await farm?.stop();

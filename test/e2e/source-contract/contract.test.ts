@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { waitFor } from '../../helpers/wait-for.js';
 import { describeWithNetns, TestNamespace, type RunningFarm } from '../../helpers/netns.js';
 
 const scanScript = fileURLToPath(new URL('./contract-scan.mjs', import.meta.url));
@@ -113,9 +114,17 @@ describeWithNetns('socket source contract: netlink and procfs agree on real sock
       farm = await ns.startFarm(spec);
       await startUnsentPeer(ns, '127.0.0.1', 7000);
       await startUnsentPeer(ns, '::1', 7001);
-      // Let the first SYN and SYN-ACK retransmissions and keepalive probes (keepidle 1 s) happen,
+      // Wait for the first SYN and SYN-ACK retransmissions and keepalive probes (keepidle 1 s),
       // so that retransmit and probe counters are past zero in both sources.
-      await new Promise((resolve) => setTimeout(resolve, 3500));
+      let seen = '';
+      await waitFor(
+        'a retransmission and an unanswered keepalive probe',
+        async () => {
+          seen = (await ns.exec('ss', ['-tanoH'])).stdout;
+          return /timer:\(on,[^,]+,[1-9]/.test(seen) && /timer:\(keepalive,[^,]+,[1-9]/.test(seen) ? true : undefined;
+        },
+        { timeoutMs: 20_000, lastSeen: () => seen },
+      );
       const { stdout } = await ns.exec(process.execPath, [scanScript, '5'], 60_000);
       out = JSON.parse(stdout) as ScanOutput;
     } catch (error) {
