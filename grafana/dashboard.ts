@@ -33,9 +33,9 @@ export const ROWS: readonly (() => DashboardRow)[] = [
 ];
 
 /**
- * Grafana 10.4 and 11.0-11.2 save schema 39; later versions migrate it on load. The SDK release
- * for Grafana 10.4 leaves its kind's default (36), which would make Grafana re-run migrations
- * that this dashboard does not need.
+ * The schema version the dashboard has always declared (and test/grafana checks); Grafana 11
+ * migrates it forward on load. The SDK release for Grafana 10.4 leaves its kind's default (36),
+ * which would make Grafana re-run old migrations on a dashboard that does not need them.
  */
 const SCHEMA_VERSION = 39;
 
@@ -72,7 +72,8 @@ export function buildDashboard(): Dashboard {
     ])
     .variables(templateVariables());
   // Rows stay expanded: their panels follow them at the top level (the SDK's RowBuilder.withPanel
-  // would put them inside the row and collapse it). The SDK lays them out left to right.
+  // would put them inside the row and collapse it). The SDK lays them out left to right and starts
+  // a new line once one is full, so each line's widths must add up to 24 (the grid test checks).
   for (const row of ROWS.map((make) => make())) {
     builder.withRow(new dashboard.RowBuilder(row.title).collapsed(false));
     for (const panel of row.panels) builder.withPanel(panel);

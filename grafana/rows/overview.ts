@@ -1,5 +1,5 @@
 /** Row "Overview: socket states": counts per state, connection rate, sockstat, TCP memory, queues. */
-import { ALERT_THRESHOLDS as T } from '../alert-thresholds.js';
+import { ALERT_THRESHOLDS as T, type AlertThreshold } from '../alert-thresholds.js';
 import { alertSteps, limitDashed, runbookLink, stacked, statPanel, timeseriesPanel, type DashboardRow } from '../panels.js';
 import { SEL, perInstance, query, rate, refIds, sockets, sysctl } from '../queries.js';
 
@@ -8,7 +8,7 @@ function stateStat(title: string, state: string, description: string) {
 }
 
 /** TCP buffer memory over one tcp_mem threshold, as a stat coloured at the alert's threshold. */
-function memoryShare(title: string, threshold: 'pressure' | 'high', description: string, alert: typeof T.memoryPressure | typeof T.memoryHigh) {
+function memoryShare(title: string, threshold: 'pressure' | 'high', description: string, alert: AlertThreshold) {
   const expr = `${perInstance('tcpstate_sockstat_memory_bytes')} / max by (instance) (tcpstate_memory_limit_bytes{${SEL}, threshold="${threshold}"})`;
   return statPanel(title, description)
     .span(3)
