@@ -41,5 +41,9 @@ export const THRESHOLDS = {
    */
   keepalive: { detectionSeconds: 600 },
   /** TCPStateCollectorFailing: a collector that fails; diagnose sees one or two tries, not 15m. */
-  collectors: { sustained: 'in most scrapes over 15m (success below 50%), then for 5m' },
+  collectors: {
+    /** The alert fires when a collector's success share over 15m is below this (the dashboard colours by it). */
+    successShare: 0.5,
+    sustained: 'in most scrapes over 15m (success below 50%), then for 5m',
+  },
 } as const;

@@ -1,19 +1,26 @@
 /**
- * Static checks of grafana/tcpstate.json: in sync with grafana/generate.ts, importable (the shape
- * Grafana 10/11 expects, no hard-coded datasource UID), every query on metrics the exporter
- * emits, thresholds equal to the alert rules'. The live check that every query returns data from
- * a real Prometheus is test/pipeline/pipeline.test.ts.
+ * Static checks of grafana/tcpstate.json: in sync with the generator (grafana/dashboard.ts and
+ * its rows), importable (the shape Grafana 10/11 expects, no hard-coded datasource UID), every
+ * query on metrics the exporter emits, thresholds equal to the alert rules'. The live check that
+ * every query returns data from a real Prometheus is test/pipeline/pipeline.test.ts.
  *
- * Regenerate the JSON after editing the generator: UPDATE_DASHBOARD=1 npx vitest run test/grafana
+ * These tests never write the JSON; regenerate it after editing the generator: npm run dashboard
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ALERT_THRESHOLDS, DATASOURCE, buildDashboard, dashboardPath, renderDashboard, writeDashboard } from '../../grafana/generate.js';
+import { ALERT_THRESHOLDS } from '../../grafana/alert-thresholds.js';
+import { ROWS, buildDashboard, dashboardPath, renderDashboard } from '../../grafana/dashboard.js';
+import { DATASOURCE } from '../../grafana/queries.js';
+import { THRESHOLDS } from '../../src/diagnose/thresholds.js';
 import { emittedMetricNames } from '../helpers/emitted-metrics.js';
 import { allPanels, dataPanels, loadDashboard, metricNamesIn, panelQueries, variableQuery, variablesIn, type DashboardPanel } from './dashboard-queries.js';
 
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const rulesPath = fileURLToPath(new URL('../../alerts/tcpstate.rules.yml', import.meta.url));
 
 interface Rule {
@@ -35,17 +42,39 @@ const NOT_ON_DASHBOARD: Record<string, string> = {
   tcpstate_netstat_total: 'only with --collector.netstat.fields; arbitrary kernel fields chosen by the user',
 };
 
-// Before anything reads the JSON below, so that the rest of the file checks the new one.
-if (process.env.UPDATE_DASHBOARD === '1') writeDashboard();
-
 describe('generated dashboard', () => {
-  it('grafana/tcpstate.json is what grafana/generate.ts produces (regenerate: UPDATE_DASHBOARD=1 npx vitest run test/grafana)', () => {
-    const generated = renderDashboard();
-    expect(readFileSync(dashboardPath, 'utf8'), 'grafana/tcpstate.json is stale: run UPDATE_DASHBOARD=1 npx vitest run test/grafana').toBe(generated);
+  it('grafana/tcpstate.json is what the generator produces (regenerate: npm run dashboard)', () => {
+    expect(readFileSync(dashboardPath, 'utf8'), 'grafana/tcpstate.json is stale: run npm run dashboard').toBe(renderDashboard());
   });
 
   it('generating twice gives the same JSON (no clocks, no random ids)', () => {
     expect(renderDashboard()).toBe(renderDashboard());
+  });
+
+  it('the entry point behind npm run dashboard writes that JSON', () => {
+    const script = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).scripts.dashboard as string;
+    expect(script).toBe('tsx grafana/main.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'tcpstate-dashboard-'));
+    try {
+      const out = join(dir, 'tcpstate.json');
+      const run = spawnSync(join(repoRoot, 'node_modules/.bin/tsx'), ['grafana/main.ts', out], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toBe(`wrote ${out}\n`);
+      expect(readFileSync(out, 'utf8')).toBe(renderDashboard());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes the thresholds from src/diagnose/thresholds.ts', () => {
+    expect(ALERT_THRESHOLDS.synBacklog.value).toBe(THRESHOLDS.synFlood.backlogShare);
+    expect(ALERT_THRESHOLDS.closeWait.value).toBe(THRESHOLDS.closeWait.floor);
+    expect(ALERT_THRESHOLDS.collectorSuccess.value).toBe(THRESHOLDS.collectors.successShare);
+  });
+
+  it('builds one dashboard row per entry of ROWS, in order', () => {
+    const titles = ROWS.map((make) => make().title);
+    expect(buildDashboard().panels?.filter((panel) => panel.type === 'row').map((panel) => panel.title)).toEqual(titles);
   });
 });
 
