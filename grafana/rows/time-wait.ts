@@ -30,13 +30,18 @@ export function timeWaitRow(): DashboardRow {
         .targets(refIds(query(perInstance('tcpstate_ephemeral_ports_used'), '{{instance}} in use'), query(rangeSize, '{{instance}} range size limit')))
         .withOverride(limitDashed()),
       timeseriesPanel(
-        'Busiest destination: share of the range',
-        `Sockets to the busiest destination (remote address and port) with an ephemeral local port, as a share of the range. connect() to it fails at 100%. TCPEphemeralPortExhaustion: warning above ${T.ephemeralWarning.value * 100}%, critical above ${T.ephemeralCritical.value * 100}%.`,
+        'Busiest destinations: share of the range',
+        `Sockets to each of the busiest destinations (remote address and port) with an ephemeral local port, as a share of the range. connect() to one fails at 100%. TCPEphemeralPortExhaustion: warning above ${T.ephemeralWarning.value * 100}%, critical above ${T.ephemeralCritical.value * 100}%.`,
       )
         .span(8)
         .unit('percentunit')
         .max(1)
-        .targets(refIds(query(perInstance('tcpstate_ephemeral_port_usage_ratio'), '{{instance}}')))
+        .targets(
+          refIds(
+            query(`max by (instance, remote_address, remote_port) (tcpstate_ephemeral_destination_usage_ratio{${SEL}})`, '{{instance}} → {{remote_address}}:{{remote_port}}'),
+            query(perInstance('tcpstate_ephemeral_port_usage_ratio'), '{{instance}} busiest'),
+          ),
+        )
         .thresholds(alertSteps(T.ephemeralWarning, T.ephemeralCritical))
         .thresholdsStyle(thresholdLines('line+area'))
         .links([runbookLink(T.ephemeralWarning.alert)]),
