@@ -66,7 +66,17 @@ export function ownerLabels(owner: CgroupOwner, names: ContainerNames | undefine
   }
 }
 
-/** The values in the order of `names`, '' for a label the owner lacks (Prometheus reads '' as absent). */
+/**
+ * Every owner label, '' where the owner has none. Series must be written this way: under
+ * honor_labels a label the series leaves out is filled from the target, i.e. the exporter's own
+ * DaemonSet pod (`namespace`, `pod`, `container`), whereas an explicit '' keeps it out and is then
+ * dropped as empty (checked against a real Prometheus in test/owners/honor-labels.test.ts).
+ */
+export function completeOwnerLabels(labels: OwnerLabels): Record<OwnerLabelName, string> {
+  return { netns: labels.netns ?? '', namespace: labels.namespace ?? '', pod: labels.pod ?? '', uid: labels.uid ?? '', container: labels.container ?? '', unit: labels.unit ?? '' };
+}
+
+/** The values in the order of `names`, '' for a label the owner lacks (see completeOwnerLabels). */
 export function ownerLabelValues(labels: OwnerLabels, names: readonly OwnerLabelName[] = OWNER_LABEL_NAMES): string[] {
   return names.map((name) => labels[name] ?? '');
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyCgroupPath } from '../../src/owners/classify.js';
-import { OWNER_LABEL_NAMES, OwnerNamer, ownerLabels, ownerLabelValues } from '../../src/owners/owner-labels.js';
+import { completeOwnerLabels, OWNER_LABEL_NAMES, OwnerNamer, ownerLabels, ownerLabelValues } from '../../src/owners/owner-labels.js';
 import { RuntimeState } from '../../src/owners/runtime-state.js';
 
 const UID = '6f1c2b8e-0d3a-4c5b-9e7f-a1b2c3d4e5f6';
@@ -56,6 +56,7 @@ describe('ownerLabels (pure)', () => {
     expect(OWNER_LABEL_NAMES).toEqual(['netns', 'namespace', 'pod', 'uid', 'container', 'unit']);
     expect(ownerLabelValues({ uid: UID, container: 'app' })).toEqual(['', '', '', UID, 'app', '']);
     expect(ownerLabelValues({ unit: 'x.service' }, ['unit'])).toEqual(['x.service']);
+    expect(completeOwnerLabels({ unit: 'x.service' })).toEqual({ netns: '', namespace: '', pod: '', uid: '', container: '', unit: 'x.service' });
   });
 });
 
