@@ -83,14 +83,37 @@ export function ownerLabelValues(labels: OwnerLabels, names: readonly OwnerLabel
 
 /**
  * Cgroup path -> owner labels, reading the runtime state for containers. Both collectors hold one,
- * sharing one RuntimeState (and so its cache).
+ * sharing one RuntimeState (and so its cache). Labels are cached per path once final: a container
+ * still named only by its id is asked again, so names appear when its state becomes readable.
  */
 export class OwnerNamer {
-  constructor(private readonly runtime: RuntimeState) {}
+  private readonly cache = new Map<string, OwnerLabels>();
+
+  constructor(
+    private readonly runtime: RuntimeState,
+    private readonly maxCached = 8192,
+  ) {}
+
+  /** The cached labels of a path, without I/O or awaiting; undefined when not cached. */
+  cachedLabels(path: string, options: OwnerLabelOptions): OwnerLabels | undefined {
+    return this.cache.get(cacheKey(path, options));
+  }
 
   async labelsForCgroupPath(path: string, options: OwnerLabelOptions): Promise<OwnerLabels> {
+    const key = cacheKey(path, options);
+    const cached = this.cache.get(key);
+    if (cached !== undefined) return cached;
     const owner = classifyCgroupPath(path);
     const names = owner.kind === 'container' ? await this.runtime.lookup(owner.containerId!, owner.runtime) : undefined;
-    return ownerLabels(owner, names, options);
+    const labels = ownerLabels(owner, names, options);
+    if (owner.kind !== 'container' || names !== undefined) {
+      if (this.cache.size >= this.maxCached) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(key, labels);
+    }
+    return labels;
   }
+}
+
+function cacheKey(path: string, options: OwnerLabelOptions): string {
+  return `${options.scope}\0${options.netns ?? ''}\0${path}`;
 }
