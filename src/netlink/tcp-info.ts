@@ -151,13 +151,15 @@ export class TcpInfoReader {
 
   /** Whether the kernel sent `field` (older kernels send a shorter struct). */
   has(field: TcpInfoField): boolean {
-    const [offset, width] = TCP_INFO_LAYOUT[field];
-    return offset + width <= this.length;
+    const layout = TCP_INFO_LAYOUT[field];
+    return layout[0] + layout[1] <= this.length;
   }
 
   /** The field's value, or undefined when the kernel's tcp_info ends before it. u64 fields lose precision past 2^53. */
   get(field: TcpInfoField): number | undefined {
-    const [offset, width] = TCP_INFO_LAYOUT[field];
+    const layout = TCP_INFO_LAYOUT[field];
+    const offset = layout[0];
+    const width = layout[1];
     if (offset + width > this.length) return undefined;
     const at = this.start + offset;
     const view = this.view;
