@@ -29,7 +29,7 @@ export const INET_DIAG_BC_S_GE = 2;
 export const INET_DIAG_BC_S_LE = 3;
 export const INET_DIAG_BC_D_GE = 4;
 export const INET_DIAG_BC_D_LE = 5;
-/** Port equality ops, Linux 4.16 and later. */
+/** Port equality ops: newer kernels only (4.16, by our reading); an older kernel refuses them with EINVAL. */
 export const INET_DIAG_BC_S_EQ = 11;
 export const INET_DIAG_BC_D_EQ = 12;
 
@@ -47,7 +47,7 @@ export interface PortFilter {
 export interface PortFilterOptions {
   /**
    * 'eq' (default): one S_EQ/D_EQ per port (8 bytes). 'range': S_GE then S_LE on the same port
-   * (16 bytes), for kernels older than 4.16 that lack the equality ops.
+   * (16 bytes), for kernels that lack the equality ops (the kernel answers EINVAL to those).
    */
   readonly equality?: 'eq' | 'range';
 }
