@@ -10,20 +10,21 @@
  * The kernel finds the bytecode attribute right after either struct (inet_diag_dump /
  * inet_diag_rcv_msg_compat) and audits it before the walk.
  */
+import {
+  AF_INET,
+  INET_DIAG_REQ_LEN,
+  INET_DIAG_REQ_V2_LEN,
+  IPPROTO_TCP,
+  NLM_F_DUMP,
+  NLM_F_REQUEST,
+  NLMSG_HDRLEN,
+  SOCK_DIAG_BY_FAMILY,
+  TCPDIAG_GETSOCK,
+} from '../sources/netlink-parse.js';
+import { TCP_ESTABLISHED } from '../tcp.js';
 import { encodeBytecodeAttribute } from './bytecode.js';
 import { INET_DIAG_INFO } from './tcp-info.js';
 
-const NLMSG_HDRLEN = 16;
-const SOCK_DIAG_BY_FAMILY = 20;
-const TCPDIAG_GETSOCK = 18;
-const NLM_F_REQUEST = 0x1;
-const NLM_F_DUMP = 0x300;
-const IPPROTO_TCP = 6;
-const INET_DIAG_REQ_V2_LEN = 56;
-const INET_DIAG_REQ_LEN = 60;
-
-/** include/net/tcp_states.h */
-export const TCP_ESTABLISHED = 1;
 /** idiag_states bit of ESTABLISHED alone. */
 export const ESTABLISHED_ONLY = 1 << TCP_ESTABLISHED;
 /** idiag_ext bit that asks for struct tcp_info (extension n is bit n - 1). */
@@ -58,7 +59,7 @@ export function encodeAllFamiliesInfoDumpRequest(seq: number, options: InfoDumpO
   const bytes = new Uint8Array(len);
   const view = new DataView(bytes.buffer);
   writeHeader(view, len, TCPDIAG_GETSOCK, seq);
-  bytes[NLMSG_HDRLEN] = 2; // idiag_family: AF_INET; a dump ignores it
+  bytes[NLMSG_HDRLEN] = AF_INET; // idiag_family: a dump ignores it
   bytes[NLMSG_HDRLEN + 3] = EXT_INFO;
   view.setUint32(NLMSG_HDRLEN + 52, (options.states ?? ESTABLISHED_ONLY) >>> 0, LITTLE_ENDIAN);
   bytes.set(attribute, NLMSG_HDRLEN + INET_DIAG_REQ_LEN);

@@ -13,6 +13,8 @@
  * busy/rwnd_limited/sndbuf_limited in microseconds; rates in bytes per second.
  */
 
+import { INET_DIAG_MSG_LEN } from '../sources/netlink-parse.js';
+
 type Width = 1 | 2 | 4 | 8;
 
 /** Every whole-byte field: [offset, width]. The sub-byte bitfields at offset 6 and 7 have their own readers. */
@@ -99,7 +101,6 @@ export const TCP_CA_LOSS = 4;
 
 /** inet_diag attribute types (enum in include/uapi/linux/inet_diag.h). */
 export const INET_DIAG_INFO = 2;
-export const INET_DIAG_MSG_LEN = 72;
 /** struct rtattr / nlattr header: len u16, type u16. */
 export const RTATTR_HDRLEN = 4;
 /** nla_type's top two bits are flags (NLA_F_NESTED, NLA_F_NET_BYTEORDER), not part of the type. */
