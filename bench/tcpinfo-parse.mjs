@@ -3,15 +3,15 @@
  * The userspace side of a tcp_info scrape, without the kernel: real INET_DIAG_INFO records (the
  * captures in test/fixtures/netlink/tcpinfo) replicated into 32 KiB datagrams, as a dump of
  * `--records` sockets would arrive, then walked, tcp_info read and folded into per-port
- * histograms and sums, as the collector will. Prints CPU ns per record (median of --rounds).
+ * TcpInfoSummary slots (histograms, sums, extremes), as the collector will. Prints CPU ns per record (median of --rounds).
  * Run after `npm run build`:
  *
  *   node bench/tcpinfo-parse.mjs [--records=100000] [--rounds=9]
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { idleHistograms, rttHistograms } from '../dist/netlink/rtt-histogram.js';
 import { TcpInfoReader } from '../dist/netlink/tcp-info.js';
+import { TcpInfoSummary } from '../dist/netlink/tcpinfo-summary.js';
 
 const flag = (/** @type {string} */ name, /** @type {number} */ fallback) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
 const records = flag('records', 100_000);
@@ -50,26 +50,11 @@ datagrams.push(current.subarray(0, used));
 const WATCHED = [7001, 7002, 7003, 7004];
 const slotOfPort = new Int16Array(65536).fill(-1);
 WATCHED.forEach((p, i) => (slotOfPort[p] = i));
-const rtt = rttHistograms(WATCHED.length * 2);
-const idle = idleHistograms(WATCHED.length * 2);
-const retrans = new Float64Array(WATCHED.length * 2);
-const lost = new Float64Array(WATCHED.length * 2);
+const summary = new TcpInfoSummary(WATCHED.length * 2);
 const info = new TcpInfoReader();
 
-/** @param {number} slot */
-function fold(slot) {
-  rtt.observe(slot, info.get('rtt') ?? 0);
-  const last = info.get('lastDataRecv');
-  if (last !== undefined) idle.observe(slot, last);
-  retrans[slot] += info.get('totalRetrans') ?? 0;
-  lost[slot] += info.get('lost') ?? 0;
-}
-
 function scrape() {
-  rtt.reset();
-  idle.reset();
-  retrans.fill(0);
-  lost.fill(0);
+  summary.reset();
   let seen = 0;
   for (const d of datagrams) {
     for (let off = 0; off + 16 <= d.length; ) {
@@ -78,8 +63,8 @@ function scrape() {
       const localSlot = slotOfPort[(d[p + 4] << 8) | d[p + 5]];
       const remoteSlot = slotOfPort[(d[p + 6] << 8) | d[p + 7]];
       if ((localSlot >= 0 || remoteSlot >= 0) && info.fromInetDiagMessage(d, p, len - 16)) {
-        if (localSlot >= 0) fold(localSlot * 2);
-        if (remoteSlot >= 0) fold(remoteSlot * 2 + 1);
+        if (localSlot >= 0) summary.add(localSlot * 2, info);
+        if (remoteSlot >= 0) summary.add(remoteSlot * 2 + 1, info);
       }
       seen++;
       off += (len + 3) & ~3;
@@ -101,5 +86,5 @@ for (let r = 0; r < rounds + 2; r++) {
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)] ?? 0;
 console.log(
-  JSON.stringify({ records, datagrams: datagrams.length, bytes: datagrams.reduce((s, d) => s + d.length, 0), medianMs: median / 1e6, minMs: (times[0] ?? 0) / 1e6, nsPerRecord: median / records, observed: rtt.count(0) + rtt.count(1) }),
+  JSON.stringify({ records, datagrams: datagrams.length, bytes: datagrams.reduce((s, d) => s + d.length, 0), medianMs: median / 1e6, minMs: (times[0] ?? 0) / 1e6, nsPerRecord: median / records, observed: summary.rtt.count(0) + summary.rtt.count(1) }),
 );

@@ -156,27 +156,45 @@ export class TcpInfoReader {
     return layout[0] + layout[1] <= this.length;
   }
 
-  /** The field's value, or undefined when the kernel's tcp_info ends before it. u64 fields lose precision past 2^53. */
+  /**
+   * The field's value, or undefined when the kernel's tcp_info ends before it. u64 fields lose
+   * precision past 2^53. For the per-socket hot path prefer u8At/u32At/u64At with offsets taken
+   * from TCP_INFO_LAYOUT once: looking a field up by a variable name costs a hash lookup.
+   */
   get(field: TcpInfoField): number | undefined {
     const layout = TCP_INFO_LAYOUT[field];
     const offset = layout[0];
-    const width = layout[1];
-    if (offset + width > this.length) return undefined;
-    const at = this.start + offset;
-    const view = this.view;
-    switch (width) {
+    switch (layout[1]) {
       case 1:
-        return this.bytes[at]!;
+        return this.u8At(offset);
       case 2:
-        return view.getUint16(at, LITTLE_ENDIAN);
+        return this.u16At(offset);
       case 4:
-        return view.getUint32(at, LITTLE_ENDIAN);
-      default: {
-        const lo = view.getUint32(at + (LITTLE_ENDIAN ? 0 : 4), LITTLE_ENDIAN);
-        const hi = view.getUint32(at + (LITTLE_ENDIAN ? 4 : 0), LITTLE_ENDIAN);
-        return hi * 4294967296 + lo;
-      }
+        return this.u32At(offset);
+      default:
+        return this.u64At(offset);
     }
+  }
+
+  /** The u8 at `offset` of the struct, or undefined beyond the kernel's length. */
+  u8At(offset: number): number | undefined {
+    return offset + 1 <= this.length ? this.bytes[this.start + offset]! : undefined;
+  }
+
+  u16At(offset: number): number | undefined {
+    return offset + 2 <= this.length ? this.view.getUint16(this.start + offset, LITTLE_ENDIAN) : undefined;
+  }
+
+  u32At(offset: number): number | undefined {
+    return offset + 4 <= this.length ? this.view.getUint32(this.start + offset, LITTLE_ENDIAN) : undefined;
+  }
+
+  u64At(offset: number): number | undefined {
+    if (offset + 8 > this.length) return undefined;
+    const at = this.start + offset;
+    const lo = this.view.getUint32(at + (LITTLE_ENDIAN ? 0 : 4), LITTLE_ENDIAN);
+    const hi = this.view.getUint32(at + (LITTLE_ENDIAN ? 4 : 0), LITTLE_ENDIAN);
+    return hi * 4294967296 + lo;
   }
 
   /** tcpi_snd_wscale: the low nibble of byte 6 on little-endian bitfield order. */
