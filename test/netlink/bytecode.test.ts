@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesPerPort, encodeBytecodeAttribute, encodePortFilter, INET_DIAG_REQ_BYTECODE, type PortFilter } from '../../src/netlink/bytecode.js';
@@ -5,7 +9,8 @@ import { encodeAllFamiliesInfoDumpRequest, encodeInfoDumpRequest, ESTABLISHED_ON
 import { TcpInfoReader } from '../../src/netlink/tcp-info.js';
 import { auditBytecode, runBytecode } from '../helpers/bytecode-interpreter.js';
 import { aligned, inetDiagMessages } from '../helpers/inet-diag-messages.js';
-import { describeWithNetns, TestNamespace, type RunningFarm } from '../helpers/netns.js';
+import { describeWithNetns, repoRoot, TestNamespace, type RunningFarm } from '../helpers/netns.js';
+import { toolOrSkip } from '../helpers/require-tool.js';
 
 const dumpScript = fileURLToPath(new URL('../helpers/info-dump.mjs', import.meta.url));
 
@@ -118,6 +123,29 @@ describeWithNetns('port filter bytecode in a real kernel dump, against ss', () =
     expect(all).toHaveLength(2 * (2 + 3 + 4 + 5) + 2 * 3);
     expect(await kernelDump(encodeAllFamiliesInfoDumpRequest(8), 8)).toEqual(all);
     expect(await kernelDump(encodeAllFamiliesInfoDumpRequest(9, { bytecode: encodePortFilter({ localPorts: [9], remotePorts: [9] }) }), 9)).toEqual([]);
+  });
+
+  it('the C floor (bench/netlink-info-dump.c) makes the same filtered dump, and INET_DIAG_INFO adds one tcp_info attribute per record', async () => {
+    const gcc = toolOrSkip('gcc', 'gcc');
+    if (!gcc.available) return;
+    const dir = mkdtempSync(join(tmpdir(), 'tcpinfo-floor-'));
+    try {
+      const bin = join(dir, 'netlink-info-dump');
+      execFileSync(gcc.path!, ['-O2', '-Wall', '-Werror', '-o', bin, join(repoRoot, 'bench/netlink-info-dump.c')]);
+      const expected = await ssEstablished('( sport = :8001 or sport = :8003 or dport = :8002 )');
+      const run = async (...args: string[]): Promise<number[]> => (await ns.exec(bin, args)).stdout.trim().split(' ').map(Number);
+      const [filtered, filteredBytes] = await run('--sport=8001', '--sport=8003', '--dport=8002');
+      expect(filtered).toBe(expected.length);
+      const [all, allBytes] = await run();
+      const [bare, bareBytes] = await run('--no-info');
+      expect([all, bare]).toEqual([(await ssEstablished('')).length, all]);
+      // INET_DIAG_INFO adds one attribute per record: 4 bytes of header and sizeof(struct tcp_info).
+      const infoBytesPerRecord = (allBytes! - bareBytes!) / all!;
+      expect([252, 284]).toContain(infoBytesPerRecord); // 248 + 4 before the AccECN fields, 280 + 4 on 6.18
+      expect(filteredBytes).toBeLessThan(allBytes!);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is refused with EINVAL by the kernel where the restated audit refuses it too', async () => {
