@@ -20,8 +20,8 @@ import {
   NLMSG_HDRLEN,
   SOCK_DIAG_BY_FAMILY,
   TCPDIAG_GETSOCK,
-} from '../sources/netlink-parse.js';
-import { TCP_ESTABLISHED } from '../tcp.js';
+} from './protocol.js';
+import { TCP_ESTABLISHED } from '../kernel/tcp.js';
 import { encodeBytecodeAttribute } from './bytecode.js';
 import { INET_DIAG_INFO } from './tcp-info.js';
 

@@ -13,7 +13,7 @@
  * busy/rwnd_limited/sndbuf_limited in microseconds; rates in bytes per second.
  */
 
-import { INET_DIAG_MSG_LEN } from '../sources/netlink-parse.js';
+import { INET_DIAG_MSG_LEN } from './protocol.js';
 
 type Width = 1 | 2 | 4 | 8;
 

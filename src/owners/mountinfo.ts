@@ -1,5 +1,5 @@
 import { ProcParseError } from '../errors.js';
-import type { ProcRoot } from '../proc-root.js';
+import type { ProcRoot } from '../procfs/proc-root.js';
 
 /** One line of /proc/<pid>/mountinfo (proc_pid_mountinfo(5)), with the kernel's octal escapes undone. */
 export interface MountEntry {

@@ -1,6 +1,6 @@
 import { readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import type { ProcRoot } from '../proc-root.js';
+import type { ProcRoot } from '../procfs/proc-root.js';
 import { classifyCgroupPath } from './classify.js';
 import type { OwnerLabels, OwnerNamer } from './owner-labels.js';
 

@@ -4,7 +4,7 @@
  * {"datagrams": [base64, ...]} once NLMSG_DONE or NLMSG_ERROR has arrived. Pure I/O: the tests
  * encode the request and parse the reply with the code under test. Needs `npm run build`.
  */
-const ffi = await import('../../dist/sources/netlink-ffi.js');
+const ffi = await import('../../dist/netlink/ffi.js');
 
 const request = Uint8Array.from(Buffer.from(process.argv[2] ?? '', 'hex'));
 if (request.length < 16) throw new Error('usage: info-dump.mjs <request as hex>');

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe } from 'vitest';
-import { ProcRoot } from '../../src/proc-root.js';
+import { ProcRoot } from '../../src/procfs/proc-root.js';
 import { readCgroup2Mount } from '../../src/owners/mountinfo.js';
 
 /** Why real-cgroup tests cannot run here, or undefined when they can. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ProcParseError, ProcReadError } from '../../src/errors.js';
-import { ProcRoot } from '../../src/proc-root.js';
+import { ProcRoot } from '../../src/procfs/proc-root.js';
 import { cgroup2Mounts, chooseCgroup2Mount, parseMountinfo, readCgroup2Mount, unescapeMountField } from '../../src/owners/mountinfo.js';
 
 // Captures from this kind of machine: the hybrid layout (cgroup v1 controllers plus cgroup2 at

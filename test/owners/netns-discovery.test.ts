@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ProcRoot } from '../../src/proc-root.js';
+import { ProcRoot } from '../../src/procfs/proc-root.js';
 import { cgroupV2PathOf, NetnsDiscovery, parseNetnsLink, type DiscoveredNetns } from '../../src/owners/netns-discovery.js';
 import { OwnerNamer } from '../../src/owners/owner-labels.js';
 import { RuntimeState } from '../../src/owners/runtime-state.js';
@@ -15,7 +15,7 @@ import { TestCgroups } from './cgroup-fixture.js';
 
 const run = promisify(execFile);
 const distModule = fileURLToPath(new URL('../../dist/owners/netns-discovery.js', import.meta.url));
-const distProcRoot = fileURLToPath(new URL('../../dist/proc-root.js', import.meta.url));
+const distProcRoot = fileURLToPath(new URL('../../dist/procfs/proc-root.js', import.meta.url));
 
 const SANDBOX = 'a1'.repeat(32);
 const APP = 'b2'.repeat(32);
