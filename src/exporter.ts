@@ -1,7 +1,8 @@
-import { collectDefaultMetrics, Registry, type RegistryContentType } from 'prom-client';
+import { Registry, type RegistryContentType } from 'prom-client';
 import type { ScrapeContext } from './collectors/collector.js';
 import { scrapeGauge } from './collectors/metric-helpers.js';
 import { hostSourceName, runCollectors, type ScrapePlan } from './collectors/run-collectors.js';
+import { ProcessMetrics } from './process-metrics.js';
 import { VERSION } from './version.js';
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
@@ -11,23 +12,11 @@ const CONTENT_TYPES: Record<ExpositionFormat, RegistryContentType> = {
   openmetrics: Registry.OPENMETRICS_CONTENT_TYPE,
 };
 
-/**
- * promtool rejects gauges whose name ends in _total, and prom-client's defaults have three.
- * Users get a lint-clean exposition instead.
- */
-const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
-
-/** The exporter's own process metrics, kept for its lifetime. */
-function processMetricsRegistry(): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name);
-  return registry;
-}
-
 export interface Scrape {
   body: string;
   contentType: string;
+  /** Collectors that reported success 0 in this collection. */
+  failed: readonly string[];
 }
 
 /**
@@ -37,7 +26,10 @@ export interface Scrape {
 class Collection {
   private readonly rendered = new Map<ExpositionFormat, Promise<Scrape>>();
 
-  constructor(private readonly registries: readonly Registry[]) {}
+  constructor(
+    private readonly registries: readonly Registry[],
+    private readonly failed: readonly string[],
+  ) {}
 
   render(format: ExpositionFormat): Promise<Scrape> {
     let scrape = this.rendered.get(format);
@@ -47,7 +39,7 @@ class Collection {
       // prom-client 15 types merge()'s result as text-only; the registry itself takes either.
       const merged = Registry.merge([...this.registries]) as Registry<RegistryContentType>;
       merged.setContentType(CONTENT_TYPES[format]);
-      scrape = merged.metrics().then((body) => ({ body, contentType: CONTENT_TYPES[format] }));
+      scrape = merged.metrics().then((body) => ({ body, contentType: CONTENT_TYPES[format], failed: this.failed }));
       this.rendered.set(format, scrape);
     }
     return scrape;
@@ -60,7 +52,7 @@ class Collection {
  * requests, whatever their format, share the collection in flight.
  */
 export class Exporter {
-  private readonly processMetrics: Registry | undefined;
+  private readonly processMetrics: ProcessMetrics | undefined;
   private inFlight: Promise<Collection> | undefined;
   /** Collections started so far: what "concurrent scrapes share one collection" is tested by. */
   collections = 0;
@@ -70,7 +62,8 @@ export class Exporter {
     private readonly context: ScrapeContext,
     options: { processMetrics: boolean } = { processMetrics: true },
   ) {
-    this.processMetrics = options.processMetrics ? processMetricsRegistry() : undefined;
+    // --web.disable-exporter-metrics, and `collect` (one scrape, no process worth describing).
+    this.processMetrics = options.processMetrics ? new ProcessMetrics() : undefined;
   }
 
   async scrape(format: ExpositionFormat = 'prometheus'): Promise<Scrape> {
@@ -92,6 +85,7 @@ export class Exporter {
     const runs = await runCollectors(this.plan, this.context);
     for (const { name, error, seconds } of runs) {
       if (error !== undefined) this.context.logger.error({ collector: name, err: error }, 'collector failed');
+      else this.context.logger.debug({ collector: name, seconds }, 'collector succeeded');
       success.set({ collector: name }, error === undefined ? 1 : 0);
       duration.set({ collector: name }, seconds);
     }
@@ -102,7 +96,10 @@ export class Exporter {
       .set({ version: VERSION, node_version: process.version, source }, 1);
 
     const parts = [meta, ...runs.map((run) => run.registry)];
-    if (this.processMetrics !== undefined) parts.unshift(this.processMetrics);
-    return new Collection(parts);
+    if (this.processMetrics !== undefined) {
+      this.processMetrics.addEventLoopDelay(meta);
+      parts.unshift(this.processMetrics.registry);
+    }
+    return new Collection(parts, runs.filter((run) => run.error !== undefined).map((run) => run.name));
   }
 }

@@ -11,27 +11,33 @@ export const LOG_FLAGS = {
   format: choiceFlag('log.format', { help: 'output format of log messages', choices: LOG_FORMATS, default: 'logfmt', example: 'json' }),
 };
 
-/** pino's numeric levels, named as --log.level and logfmt spell them. */
-const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
-
 function logfmtValue(value: unknown): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   return /^[^\s"=]+$/.test(text) ? text : JSON.stringify(text);
 }
 
-/** Turns one pino JSON line into logfmt, the default format of node_exporter's logs. */
+/** Turns one JSON log line into logfmt, the default format of node_exporter's logs. */
 export function jsonLineToLogfmt(line: string): string {
   const record = JSON.parse(line) as Record<string, unknown>;
   const { time, level, msg, ...rest } = record;
-  const parts = [`time=${new Date(Number(time)).toISOString()}`, `level=${LEVEL_NAMES[Number(level)] ?? String(level)}`];
+  const parts = [`time=${String(time)}`, `level=${String(level)}`];
   if (msg !== undefined) parts.push(`msg=${logfmtValue(msg)}`);
   for (const [key, value] of Object.entries(rest)) if (value !== undefined) parts.push(`${key}=${logfmtValue(value)}`);
   return `${parts.join(' ')}\n`;
 }
 
-/** Structured logs on stderr, so stdout stays free for `collect` output. */
+/**
+ * Structured logs on stderr, so stdout stays free for `collect` output. Both formats carry the
+ * level by name and an ISO 8601 time, as node_exporter's do: a person reads "level=warn", and a
+ * log pipeline needs no table of pino's numbers.
+ */
 export function createLogger(level: LogLevel, format: LogFormat, destination: NodeJS.WritableStream = process.stderr): Logger {
-  const options = { level, base: undefined };
-  if (format === 'json') return pino(options, pino.destination({ fd: 2, sync: true }));
+  const options = {
+    level,
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  if (format === 'json') return pino(options, destination === process.stderr ? pino.destination({ fd: 2, sync: true }) : destination);
   return pino(options, { write: (line: string) => destination.write(jsonLineToLogfmt(line)) });
 }

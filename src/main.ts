@@ -40,7 +40,7 @@ function buildScrape(config: Config, logger: Logger): { plan: ScrapePlan; contex
 async function serve(config: Config, logger: Logger): Promise<void> {
   const web = config.web.configFile === undefined ? { tls: undefined, basicAuthUsers: new Map<string, string>() } : loadWebConfig(config.web.configFile);
   const { plan, context } = buildScrape(config, logger);
-  const exporter = new Exporter(plan, context);
+  const exporter = new Exporter(plan, context, { processMetrics: !config.web.disableExporterMetrics });
   const server: Server = await listen(createApp(config, exporter, web, logger), config, web);
   const { host, port } = config.web.listenAddress;
   logger.info({ address: `${host ?? ''}:${port}`, tls: web.tls !== undefined, collectors: config.enabledCollectors.join(',') }, 'listening');
@@ -63,6 +63,11 @@ async function collectOnce(config: Config, logger: Logger): Promise<void> {
   const { plan, context } = buildScrape(config, logger);
   const scrape = await new Exporter(plan, context, { processMetrics: false }).scrape('prometheus');
   process.stdout.write(scrape.body);
+  // The output is still written (what did work is worth having), but a script must see the failure.
+  if (scrape.failed.length > 0) {
+    process.stderr.write(`tcpstate-exporter: error: ${scrape.failed.length} of ${plan.collectors.length} collectors failed: ${scrape.failed.join(', ')}\n`);
+    process.exitCode = EXIT_FAILURE;
+  }
 }
 
 async function main(): Promise<void> {

@@ -31,3 +31,25 @@ describe('Exporter: collect once, render per format', () => {
     expect(dumps).toBe(2);
   });
 });
+
+describe('the exporter\'s own process metrics', () => {
+  it('never show an empty event-loop histogram as NaN or 2^63 ns, not even at the first scrape', async () => {
+    const { plan, context } = scrapeSetup({}, { toggles: { sockets: false, sockstat: false, netstat: false, sysctl: false } });
+    const exporter = new Exporter(plan, context);
+    // Two scrapes back to back: the second finds the histogram reset by the first.
+    for (const scrape of [await exporter.scrape(), await exporter.scrape()]) {
+      expect(scrape.body).not.toMatch(/ NaN$/m);
+      expect(scrape.body).not.toMatch(/^nodejs_eventloop_lag_min_seconds 9223372036/m);
+      expect(scrape.body).toMatch(/^process_cpu_seconds_total /m);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await exporter.scrape()).body).toMatch(/^nodejs_eventloop_lag_p99_seconds \d/m);
+  });
+
+  it('can be left out (--web.disable-exporter-metrics)', async () => {
+    const { plan, context } = scrapeSetup();
+    const body = (await new Exporter(plan, context, { processMetrics: false }).scrape()).body;
+    expect(body).not.toMatch(/^(process|nodejs)_/m);
+    expect(body).toMatch(/^tcpstate_sockets\{/m);
+  });
+});

@@ -87,8 +87,10 @@ async function runTableCollectors(collectors: readonly TableCollector[], plan: S
         entry.wanted.push(table);
       }
       if (sinks.length === 0) continue;
+      const dumpStarted = now();
       try {
         scans.set(table, await table.source.scan(FanOutSink.of(sinks)));
+        context.logger.debug({ table: table.id, source: table.source.name, sinks: sinks.length, seconds: secondsSince(dumpStarted) }, 'socket table dumped');
       } catch (thrown) {
         failures.set(table, oneLine(thrown));
       }

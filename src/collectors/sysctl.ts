@@ -53,6 +53,9 @@ export const SYSCTL_FLAGS = {
   }),
 };
 
+/** Included sysctls already reported missing: one warning each, not one per scrape. */
+const warnedMissing = new Set<string>();
+
 /** Curated TCP sysctls, plus --collector.sysctl.include, and what follows from them. */
 export const sysctlCollector: FileCollector<typeof SYSCTL_FLAGS> = {
   name: 'sysctl',
@@ -60,7 +63,7 @@ export const sysctlCollector: FileCollector<typeof SYSCTL_FLAGS> = {
   description: 'TCP tunables from /proc/sys (syncookies, backlogs, keepalive, tcp_mem, ip_local_port_range, ...)',
   flags: SYSCTL_FLAGS,
   reads: 'files',
-  async collect({ proc }, options, registry: Registry): Promise<void> {
+  async collect({ proc, logger }, options, registry: Registry): Promise<void> {
     const names = [...new Set([...DEFAULT_SYSCTLS, ...options.include])];
     const settled = await Promise.allSettled(names.map((name) => readSysctl(proc, name)));
     const values = new Map<string, number[]>();
@@ -69,6 +72,17 @@ export const sysctlCollector: FileCollector<typeof SYSCTL_FLAGS> = {
       if (result.status === 'rejected') failures.push(oneLine(result.reason));
       else if (result.value !== undefined) values.set(names[i]!, result.value);
     });
+    // A curated sysctl may be missing on some kernels (tcp_tw_recycle is gone since 4.12); none at
+    // all means the tree is not there: a wrong --path.procfs must not look like a quiet success.
+    if (values.size === 0 && failures.length === 0) {
+      throw new Error(`none of the TCP sysctls exists under ${proc.path('sys', 'net')}: is --path.procfs the host's /proc?`);
+    }
+    for (const name of options.include) {
+      if (!values.has(name) && !warnedMissing.has(name) && settled[names.indexOf(name)]?.status === 'fulfilled') {
+        warnedMissing.add(name);
+        logger.warn({ collector: 'sysctl', sysctl: name, file: proc.sysctlPath(name) }, '--collector.sysctl.include names a sysctl this kernel does not have; it is left out');
+      }
+    }
 
     const sysctl = scrapeGauge(registry, 'tcpstate_sysctl', 'A numeric sysctl, as the kernel writes it; multi-value sysctls have one series per position (index).', ['name', 'index']);
     for (const [name, numbers] of values) {

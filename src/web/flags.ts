@@ -1,4 +1,4 @@
-import { ConfigError, integerFlag, stringFlag } from '../config/flag.js';
+import { ConfigError, integerFlag, stringFlag, switchFlag } from '../config/flag.js';
 
 export interface ListenAddress {
   /** undefined = every interface, as ":9977" means in node_exporter. */
@@ -37,6 +37,7 @@ export const WEB_FLAGS = {
     check: (path) => (!path.startsWith('/') || path === '/' || path === '/-/healthy' ? `expected a path such as /metrics other than / and /-/healthy, got ${JSON.stringify(path)}` : undefined),
   }),
   maxRequests: integerFlag('web.max-requests', { help: 'maximum number of parallel scrape requests; 0 disables the limit', default: 40, min: 0, example: '3' }),
+  disableExporterMetrics: switchFlag('web.disable-exporter-metrics', { help: "leave out the exporter's own process_* and nodejs_* metrics" }),
   configFile: stringFlag<string | undefined>('web.config.file', {
     help: 'exporter-toolkit web config file (TLS, basic auth)',
     default: undefined,

@@ -36,8 +36,9 @@ describe('takeSnapshot runs the exporter\'s collectors in-process', () => {
     const sockstat = snapshot.collectors.find((c) => c.name === 'sockstat');
     expect(sockstat).toMatchObject({ ok: false });
     expect(sockstat?.error).toMatch(/^cannot read \/nonexistent-proc\/net\/sockstat: no such file or directory$/);
-    // The sysctl collector leaves out what does not exist instead of failing.
-    expect(snapshot.collectors.find((c) => c.name === 'sysctl')?.ok).toBe(true);
+    // Not one sysctl there: a wrong --path.procfs, which the sysctl collector says rather than
+    // serving nothing as a success.
+    expect(snapshot.collectors.find((c) => c.name === 'sysctl')).toMatchObject({ ok: false, error: expect.stringMatching(/none of the TCP sysctls exists under \/nonexistent-proc\/sys\/net/) });
     expect(snapshot.metrics.has('tcpstate_sockstat_orphan')).toBe(false);
   });
 });

@@ -80,11 +80,13 @@ describe('bad command lines exit 2 with one readable line', () => {
 });
 
 describe('unreadable or corrupt /proc files fail one collector, not the scrape', () => {
-  it('a --path.procfs that does not exist: every /proc collector reports success 0', async () => {
+  it('a --path.procfs that does not exist: every /proc collector reports success 0, and collect exits 1', async () => {
     const result = await cli(['collect', `--path.procfs=${join(scratch, 'no-such-proc')}`]);
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(1);
     const samples = parseExposition(result.stdout);
-    for (const collector of ['sockets', 'sockstat', 'netstat']) expect(valueOf(samples, 'tcpstate_scrape_collector_success', { collector })).toBe(0);
+    for (const collector of ['sockets', 'sockstat', 'netstat', 'sysctl']) expect(valueOf(samples, 'tcpstate_scrape_collector_success', { collector })).toBe(0);
+    expect(result.stderr).toMatch(/collector=sysctl err="none of the TCP sysctls exists under .*no-such-proc\/sys\/net: is --path.procfs the host's \/proc\?"/);
+    expect(result.stderr.trimEnd().split('\n').at(-1)).toBe('tcpstate-exporter: error: 4 of 4 collectors failed: sockets, sockstat, netstat, sysctl');
     // One log line per failed collector, naming it.
     expect(result.stderr).toMatch(/level=error msg="collector failed" collector=sockstat err="cannot read .*no-such-proc\/net\/sockstat: no such file or directory"/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -97,7 +99,7 @@ describe('unreadable or corrupt /proc files fail one collector, not the scrape',
     lines[5] = lines[5]!.replace(/^(\s*\d+: \S+ \S+ )../, '$1Q!');
     writeFileSync(join(proc, 'net', 'tcp'), lines.join('\n'));
     const result = await cli(['collect', `--path.procfs=${proc}`]);
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(1);
     const samples = parseExposition(result.stdout);
     expect(valueOf(samples, 'tcpstate_scrape_collector_success', { collector: 'sockets' })).toBe(0);
     expect(valueOf(samples, 'tcpstate_scrape_collector_success', { collector: 'netstat' })).toBe(1);
@@ -116,8 +118,10 @@ describe('unreadable or corrupt /proc files fail one collector, not the scrape',
     expect(valueOf(samples, 'tcpstate_scrape_collector_success', { collector: 'sysctl' })).toBe(0);
     expect(valueOf(samples, 'tcpstate_sysctl', { name: 'net.ipv4.tcp_syncookies' })).toBe(1);
     expect(samples.filter((s) => s.labels.name === 'net.ipv4.tcp_fin_timeout')).toHaveLength(0);
-    // A sysctl the kernel lacks is left out silently.
+    // A sysctl the kernel lacks is left out, with one warning that says so.
     expect(samples.filter((s) => s.labels.name === 'net.ipv4.tcp_no_such_thing')).toHaveLength(0);
+    expect(result.stderr).toMatch(/level=warn msg="--collector.sysctl.include names a sysctl this kernel does not have; it is left out" collector=sysctl sysctl=net.ipv4.tcp_no_such_thing/);
+    expect(result.code).toBe(1);
     expect(result.stderr).toContain('field net.ipv4.tcp_fin_timeout: not a number: \\"sixty\\"');
   });
 
