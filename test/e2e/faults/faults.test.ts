@@ -148,7 +148,7 @@ describeWithNetns('real faults page through Prometheus and Alertmanager; their n
         const { at, alert } = firedAt.get(key)!;
         const seconds = ((at - entry.startedAt!) / 1000).toFixed(1);
         const pendingAfter = ((Date.parse(alert.activeAt) - entry.startedAt!) / 1000).toFixed(1);
-        console.log(`${expected.alertname} fired ${seconds} s after the fault started (${entry.fault.name}: ${entry.fault.description}); pending after ${pendingAfter} s, for: ${FOR}; ${alert.annotations.summary}`);
+        console.log(`${expected.alertname}${expected.severity === undefined ? "" : ` (${expected.severity})`} fired ${seconds} s after the fault started (${entry.fault.name}: ${entry.fault.description}); pending after ${pendingAfter} s, for: ${FOR}; ${alert.annotations.summary}`);
         expect(alert.labels).toMatchObject({ job: JOB, ...expected });
       }
     },
