@@ -88,7 +88,7 @@ const number = async (query: (expr: string) => Promise<PromSeries[]>, expr: stri
 const FLOOD_TARGET = '10.99.0.1';
 const FLOOD_SOURCES = { base: '10.99.128.0', span: 32768, cidr: '10.99.128.0/17' };
 const FLOOD_RATE = 2000;
-const FLOOD_COUNT = 50_000; // 25 s at 2,000/s: bounded, and longer than detection needs
+const FLOOD_COUNT = 60_000; // 30 s at 2,000/s: bounded, and well past detection plus the shortened for:
 
 /**
  * A SYN flood against one listener, as in the report: ~2,000 SYNs/s from spoofed local addresses,
