@@ -1,14 +1,15 @@
-import { Command, CommanderError, Option } from 'commander';
-import type { CollectorDefault, RawFlags } from './config.js';
-import { DEFAULT_LISTEN_ADDRESS } from './config.js';
+import { Command, CommanderError, Help, Option } from 'commander';
+import { allFlags, COLLECTION_FLAGS, commandLineFlags, type CollectorFlags, type CommandLineFlags } from './config/config.js';
+import type { Flag } from './config/flag.js';
 import { withDiagnoseDefaults } from './diagnose/collector-defaults.js';
+import { DIAGNOSE_FLAGS } from './diagnose/flags.js';
 import { VERSION } from './version.js';
 
 export type Subcommand = 'serve' | 'collect' | 'diagnose';
 
 export interface ParsedCommandLine {
   command: Subcommand;
-  flags: RawFlags;
+  flags: CommandLineFlags;
 }
 
 /** A command line that cannot be used; main prints the message and exits 2, as kingpin does. */
@@ -21,82 +22,119 @@ export class InfoPrinted extends Error {
   override readonly name = 'InfoPrinted';
 }
 
+/** Help that fits an 80-column terminal, as node_exporter's does. */
+const HELP_WIDTH = 80;
+
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
-/** node_exporter's flag names, so people and config management reuse what they know. */
-function addFlags(command: Command, collectors: readonly (CollectorDefault & { description: string })[]): Command {
-  command
-    .option('--web.listen-address <address>', `address to listen on for the web interface and telemetry (default "${DEFAULT_LISTEN_ADDRESS}")`)
-    .option('--web.telemetry-path <path>', 'path under which to expose metrics (default "/metrics")')
-    .option('--web.max-requests <n>', 'maximum number of parallel scrape requests; 0 disables the limit (default 40)')
-    .option('--web.config.file <file>', 'exporter-toolkit web config file (TLS, basic auth)')
-    .option('--path.procfs <path>', 'procfs mountpoint; point it at the host\'s /proc from a container (default "/proc")')
-    .option('--collector.disable-defaults', 'disable every collector that is not enabled by its own flag');
-  for (const collector of collectors) {
-    command.addOption(new Option(`--collector.${collector.name}`, `enable the ${collector.name} collector: ${collector.description} (default: ${collector.defaultEnabled ? 'enabled' : 'disabled'})`));
-    command.addOption(new Option(`--no-collector.${collector.name}`, `disable the ${collector.name} collector`).hideHelp());
-  }
-  command
-    .option('--collector.sockets.source <source>', 'where socket states come from: auto, netlink or procfs (default "auto")')
-    .option('--collector.sockets.ports <ports>', 'local ports to watch in tcpstate_port_sockets besides listening ports; repeatable, comma-separated', collect)
-    .option('--collector.sockets.max-ports <n>', 'most ports given their own label; the rest are summed into port="other" (default 64)')
-    .option('--collector.sockets.remote-ports <ports>', 'remote ports to count in tcpstate_remote_port_sockets (client-side pools); repeatable, comma-separated', collect)
-    .option('--collector.sockets.ephemeral-destinations <n>', 'busiest destinations given their own tcpstate_ephemeral_destination_usage_ratio series; 0 for none (default 5)')
-    .option('--collector.netstat.fields <regex>', 'regex of extra "Group_Field" counters from /proc/net/{snmp,netstat} to expose as tcpstate_netstat_total')
-    .option('--collector.sysctl.include <name>', 'extra sysctl to expose, dotted (net.ipv4.tcp_rmem); repeatable', collect)
-    .option('--collector.process.top <n>', 'processes given their own label; the rest are summed into process="other" (default 20)')
-    .option('--log.level <level>', 'only log messages with the given severity or above: debug, info, warn, error (default "info")')
-    .option('--log.format <format>', 'output format of log messages: logfmt or json (default "logfmt")');
-  return command;
+function optionFor(flag: Flag<unknown>): Option {
+  const help = flag.defaultText === undefined ? flag.help : `${flag.help} (default: ${flag.defaultText})`;
+  if (flag.kind === 'switch') return new Option(`--${flag.name}`, help);
+  const option = new Option(`--${flag.name} ${flag.valueName}`, help);
+  return flag.kind === 'repeatable' ? option.argParser(collect) : option;
 }
 
-function toRawFlags(options: Record<string, unknown>, collectors: readonly CollectorDefault[]): RawFlags {
-  const flags: Record<string, unknown> = {};
-  const toggles: Record<string, boolean | undefined> = {};
-  const collectorNames = new Set(collectors.map((collector) => collector.name));
-  for (const [key, value] of Object.entries(options)) {
-    const toggle = /^collector\.([a-z0-9_]+)$/.exec(key);
-    if (toggle && collectorNames.has(toggle[1]!)) toggles[toggle[1]!] = value as boolean;
-    // commander camel-cases after a dash (listenAddress); flags are spelled with the dash.
-    else flags[key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)] = value;
+interface Declared {
+  flags: Array<{ flag: Flag<unknown>; option: Option }>;
+  toggles: Array<{ collector: string; option: Option }>;
+}
+
+/**
+ * node_exporter's flag names, so people and config management reuse what they know. The options
+ * come from the flag tables alone (config.ts), so nothing is declared twice.
+ */
+function declare(command: Command, collectors: readonly CollectorFlags[], extra: readonly Flag<unknown>[]): Declared {
+  const declared: Declared = { flags: [], toggles: [] };
+  const add = (flag: Flag<unknown>): void => {
+    const option = optionFor(flag);
+    command.addOption(option);
+    declared.flags.push({ flag, option });
+  };
+  const flags = allFlags(collectors).filter((flag) => !Object.values(DIAGNOSE_FLAGS).includes(flag as never));
+  // The collector switches come right after --collector.disable-defaults, before per-collector flags.
+  for (const flag of flags.filter((flag) => !flag.name.startsWith('collector.'))) add(flag);
+  add(COLLECTION_FLAGS.disableDefaults);
+  for (const collector of collectors) {
+    const option = new Option(`--collector.${collector.name}`, `enable the ${collector.name} collector: ${collector.description} (default: ${collector.defaultEnabled ? 'enabled' : 'disabled'})`);
+    command.addOption(option);
+    command.addOption(new Option(`--no-collector.${collector.name}`).hideHelp());
+    declared.toggles.push({ collector: collector.name, option });
   }
-  return { ...(flags as RawFlags), collectorToggles: toggles };
+  for (const flag of flags.filter((flag) => flag.name.startsWith('collector.') && flag !== COLLECTION_FLAGS.disableDefaults)) add(flag);
+  for (const flag of extra) add(flag);
+  return declared;
+}
+
+/** Reads every declared option back by its own attribute name: no renaming, no cast. */
+function readBack(options: Record<string, unknown>, declared: Declared): CommandLineFlags {
+  const values: Record<string, string | string[] | boolean> = {};
+  for (const { flag, option } of declared.flags) {
+    const value = options[option.attributeName()];
+    if (typeof value === 'string' || typeof value === 'boolean' || Array.isArray(value)) values[flag.name] = value as string | string[] | boolean;
+  }
+  const toggles: Record<string, boolean | undefined> = {};
+  for (const { collector, option } of declared.toggles) {
+    const value = options[option.attributeName()];
+    if (typeof value === 'boolean') toggles[collector] = value;
+  }
+  return commandLineFlags(values, toggles);
+}
+
+/** Shows a collector switch as node_exporter does: --[no-]collector.sockets. */
+function optionTerm(this: Help, option: Option): string {
+  if (option.isBoolean() && !option.negate && /^--collector\.[a-z0-9_]+$/.test(option.long ?? '') && option.long !== '--collector.disable-defaults') {
+    return option.long!.replace('--collector.', '--[no-]collector.');
+  }
+  return Help.prototype.optionTerm.call(this, option);
+}
+
+const DESCRIPTION_INDENT = 6;
+
+/**
+ * Each flag on a line of its own and its description below it, wrapped, as kingpin prints
+ * node_exporter's: flag names here are up to 50 characters long, which would leave no room
+ * beside them in 80 columns.
+ */
+function formatItem(this: Help, term: string, _termWidth: number, description: string, helper: Help): string {
+  if (description === '') return `  ${term}`;
+  const wrapped = helper.boxWrap(description, HELP_WIDTH - DESCRIPTION_INDENT);
+  return `  ${term}
+${wrapped.replace(/^/gm, ' '.repeat(DESCRIPTION_INDENT))}`;
 }
 
 /**
  * Parses argv (without node and the script). Throws UsageError for a bad command line and
  * InfoPrinted after --help/--version; never exits the process itself.
  */
-export function parseCommandLine(argv: readonly string[], collectors: readonly (CollectorDefault & { description: string })[], write: (text: string) => void = (text) => process.stdout.write(text)): ParsedCommandLine {
+export function parseCommandLine(argv: readonly string[], collectors: readonly CollectorFlags[], write: (text: string) => void = (text) => process.stdout.write(text)): ParsedCommandLine {
   let result: ParsedCommandLine | undefined;
+  const configure = (command: Command): Command => command.allowExcessArguments(false).exitOverride().configureHelp({ helpWidth: HELP_WIDTH, optionTerm, formatItem });
   const program = new Command('tcpstate-exporter')
     .description('Prometheus exporter for the Linux TCP socket table: states, queues, keepalive, tunables and kernel counters.')
     .version(VERSION, '--version', 'print the version and exit')
     .helpOption('-h, --help', 'show this help and exit')
     // Flags after a subcommand belong to it: `collect --path.procfs=x`.
     .enablePositionalOptions()
-    .allowExcessArguments(false)
-    .exitOverride()
     .configureOutput({ writeOut: write, writeErr: () => undefined });
-  addFlags(program, collectors).action((options: Record<string, unknown>) => {
-    result = { command: 'serve', flags: toRawFlags(options, collectors) };
+  configure(program);
+  const serve = declare(program, collectors, []);
+  program.action((options: Record<string, unknown>) => {
+    result = { command: 'serve', flags: readBack(options, serve) };
   });
-  addFlags(program.command('collect').description('print one scrape in the Prometheus text format to stdout and exit').allowExcessArguments(false).exitOverride(), collectors).action(
-    (options: Record<string, unknown>) => {
-      result = { command: 'collect', flags: toRawFlags(options, collectors) };
-    },
-  );
-  const diagnose = program
+  const collectCommand = program.command('collect').description('print one scrape in the Prometheus text format to stdout and exit');
+  configure(collectCommand);
+  const collected = declare(collectCommand, collectors, []);
+  collectCommand.action((options: Record<string, unknown>) => {
+    result = { command: 'collect', flags: readBack(options, collected) };
+  });
+  const diagnoseCommand = program
     .command('diagnose')
-    .description('look at this host once and print what is wrong, the evidence and what to change; exit 0 healthy, 3 warnings, 4 critical')
-    .allowExcessArguments(false)
-    .exitOverride();
-  addFlags(diagnose, withDiagnoseDefaults(collectors))
-    .option('--diagnose.interval <seconds>', 'seconds between the two snapshots that turn counters into rates; 0 takes one snapshot, without rates (default 5)')
-    .option('--diagnose.format <format>', 'report format: text or json (default "text")')
-    .action((options: Record<string, unknown>) => {
-      result = { command: 'diagnose', flags: toRawFlags(options, collectors) };
-    });
+    .description('look at this host once and print what is wrong, the evidence and what to change; exit 0 healthy, 3 warnings, 4 critical');
+  configure(diagnoseCommand);
+  const diagnosed = declare(diagnoseCommand, withDiagnoseDefaults(collectors), Object.values(DIAGNOSE_FLAGS));
+  diagnoseCommand.action((options: Record<string, unknown>) => {
+    result = { command: 'diagnose', flags: readBack(options, diagnosed) };
+  });
 
   try {
     program.parse([...argv], { from: 'user' });

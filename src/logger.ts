@@ -1,5 +1,15 @@
 import { pino, type Logger } from 'pino';
-import type { LogFormat, LogLevel } from './config.js';
+import { choiceFlag } from './config/flag.js';
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['logfmt', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export const LOG_FLAGS = {
+  level: choiceFlag('log.level', { help: 'only log messages with the given severity or above', choices: LOG_LEVELS, default: 'info', example: 'debug' }),
+  format: choiceFlag('log.format', { help: 'output format of log messages', choices: LOG_FORMATS, default: 'logfmt', example: 'json' }),
+};
 
 /** pino's numeric levels, named as --log.level and logfmt spell them. */
 const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };

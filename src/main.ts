@@ -2,17 +2,18 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { InfoPrinted, parseCommandLine, UsageError } from './cli.js';
-import type { ScrapeContext } from './collectors/collector.js';
+import { HOST_TABLE, type ScrapeContext } from './collectors/collector.js';
 import { COLLECTORS } from './collectors/index.js';
-import { parseConfig, type Config } from './config.js';
+import type { ScrapePlan } from './collectors/run-collectors.js';
+import { parseConfig, type Config } from './config/config.js';
 import { withDiagnoseDefaults } from './diagnose/collector-defaults.js';
 import { runDiagnose, terminalOutput } from './diagnose/run.js';
 import { oneLine, UserFacingError } from './errors.js';
 import { Exporter } from './exporter.js';
 import { createLogger } from './logger.js';
-import { ProcRoot } from './proc-root.js';
+import { createNetlinkSource } from './netlink/probe.js';
+import { ProcRoot } from './procfs/proc-root.js';
 import { createApp, listen } from './server.js';
-import { createNetlinkSource } from './sources/netlink.js';
 import { selectSocketSource } from './sources/select.js';
 import { loadWebConfig } from './web-config.js';
 
@@ -24,19 +25,22 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-function buildContext(config: Config, logger: Logger): ScrapeContext {
-  const proc = new ProcRoot(config.procfsPath);
-  const sockets = selectSocketSource(config.sockets.source, proc, () => createNetlinkSource(), logger);
-  return { config, proc, sockets, logger };
-}
-
-function enabledCollectors(config: Config) {
-  return COLLECTORS.filter((collector) => config.enabledCollectors.includes(collector.name));
+/** The edges of a scrape: where /proc is, which socket source, which collectors with which flags. */
+function buildScrape(config: Config, logger: Logger): { plan: ScrapePlan; context: ScrapeContext } {
+  const proc = new ProcRoot(config.procfs.path);
+  const sockets = selectSocketSource(config.source.choice, proc, () => createNetlinkSource(), logger);
+  const plan: ScrapePlan = {
+    collectors: COLLECTORS.filter((collector) => config.enabledCollectors.includes(collector.name)),
+    options: config.collectors,
+    tables: [{ id: HOST_TABLE, source: sockets }],
+  };
+  return { plan, context: { proc, logger } };
 }
 
 async function serve(config: Config, logger: Logger): Promise<void> {
   const web = config.web.configFile === undefined ? { tls: undefined, basicAuthUsers: new Map<string, string>() } : loadWebConfig(config.web.configFile);
-  const exporter = new Exporter(enabledCollectors(config), buildContext(config, logger));
+  const { plan, context } = buildScrape(config, logger);
+  const exporter = new Exporter(plan, context);
   const server: Server = await listen(createApp(config, exporter, web, logger), config, web);
   const { host, port } = config.web.listenAddress;
   logger.info({ address: `${host ?? ''}:${port}`, tls: web.tls !== undefined, collectors: config.enabledCollectors.join(',') }, 'listening');
@@ -56,8 +60,8 @@ async function serve(config: Config, logger: Logger): Promise<void> {
 }
 
 async function collectOnce(config: Config, logger: Logger): Promise<void> {
-  const exporter = new Exporter(enabledCollectors(config), buildContext(config, logger), { processMetrics: false });
-  const scrape = await exporter.scrape('prometheus');
+  const { plan, context } = buildScrape(config, logger);
+  const scrape = await new Exporter(plan, context, { processMetrics: false }).scrape('prometheus');
   process.stdout.write(scrape.body);
 }
 
@@ -77,9 +81,11 @@ async function main(): Promise<void> {
   const logger = createLogger(config.log.level, config.log.format);
   try {
     if (command === 'collect') await collectOnce(config, logger);
-    // exitCode, not exit(): a report piped to a file or `less` is written out in full first.
-    else if (command === 'diagnose') process.exitCode = await runDiagnose(enabledCollectors(config), buildContext(config, logger), config.diagnose, terminalOutput());
-    else await serve(config, logger);
+    else if (command === 'diagnose') {
+      const { plan, context } = buildScrape(config, logger);
+      // exitCode, not exit(): a report piped to a file or `less` is written out in full first.
+      process.exitCode = await runDiagnose(plan, context, config.diagnose, terminalOutput());
+    } else await serve(config, logger);
   } catch (error) {
     fail(oneLine(error), error instanceof UserFacingError ? EXIT_USAGE : EXIT_FAILURE);
   }

@@ -6,7 +6,7 @@ import bcrypt from 'bcryptjs';
 import compression from 'compression';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import type { Config } from './config/config.js';
 import { oneLine } from './errors.js';
 import type { Exporter, ExpositionFormat } from './exporter.js';
 import { VERSION } from './version.js';

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { SecureVersion } from 'node:tls';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from './config.js';
+import { ConfigError } from './config/config.js';
 import { oneLine } from './errors.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { SocketRecord, SocketSink } from '../sources/socket-source.js';
-import { STATE_SLOTS, TCP_LISTEN, TIMER_KEEPALIVE, TIMER_RETRANSMIT, stateSlot } from '../tcp.js';
+import type { SocketRecord, SocketSink } from '../kernel/socket-record.js';
+import { STATE_SLOTS, TCP_LISTEN, TIMER_KEEPALIVE, TIMER_RETRANSMIT, stateSlot } from '../kernel/tcp.js';
 import { PortTablePool } from './port-table-pool.js';
 import type { EndpointKey } from '../kernel/endpoint-key.js';
 

@@ -1,26 +1,65 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Config } from '../config.js';
-import type { ProcRoot } from '../proc-root.js';
-import type { SocketSource } from '../sources/socket-source.js';
+import type { FlagTable, FlagValues } from '../config/flag.js';
+import type { ScanResult, SocketSink, SocketSource } from '../kernel/socket-record.js';
+import type { ProcRoot } from '../procfs/proc-root.js';
 
-/** What a collector may use during one scrape. */
+/** What every collector may use during one scrape. */
 export interface ScrapeContext {
-  readonly config: Config;
   readonly proc: ProcRoot;
-  readonly sockets: SocketSource;
   readonly logger: Logger;
 }
 
 /**
- * The one contract every collector follows. `collect` registers its metrics into the fresh
- * registry it is given (with `registers: [registry]`) and throws when it cannot report truthfully;
- * the exporter then reports `tcpstate_scrape_collector_success{collector} 0`, and what the
- * collector registered before it threw is still served, as node_exporter does.
+ * One socket table a scrape dumps, once, for every collector that reads it. Today that is the
+ * table of the exporter's own network namespace; other namespaces' tables join the list later.
  */
-export interface Collector {
+export interface SocketTable {
+  /** Stable: HOST_TABLE for the exporter's own namespace. */
+  readonly id: string;
+  readonly source: SocketSource;
+}
+
+/** The id of the socket table of the exporter's own network namespace. */
+export const HOST_TABLE = 'host';
+
+/** What a socket-table collector keeps for one scrape: its sinks, then its report. */
+export interface TableTally {
+  /** The sink to feed with one table of this scrape, or undefined to leave that table out. */
+  sinkFor(table: SocketTable): SocketSink | undefined;
+  /** After the dumps: registers the metrics from what the sinks saw, given each table's result. */
+  report(registry: Registry, scans: ReadonlyMap<SocketTable, ScanResult>): void | Promise<void>;
+  /** Gives back what the tally borrowed (pooled per-port tables), whatever happened. */
+  release?(): void;
+}
+
+interface CollectorInfo<F extends FlagTable> {
   readonly name: string;
   readonly defaultEnabled: boolean;
   readonly description: string;
-  collect(context: ScrapeContext, registry: Registry): Promise<void>;
+  /** The collector's own flags (`--collector.<name>.<flag>`), declared here and nowhere else. */
+  readonly flags: F;
 }
+
+/**
+ * A collector that reads files (/proc/net/snmp, /proc/sys, ...). `collect` registers its metrics
+ * into the fresh registry it is given (with `registers: [registry]`) and throws when it cannot
+ * report truthfully; the exporter then reports `tcpstate_scrape_collector_success{collector} 0`,
+ * and what it registered before it threw is still served, as node_exporter does.
+ */
+export interface FileCollector<F extends FlagTable = FlagTable> extends CollectorInfo<F> {
+  readonly reads: 'files';
+  collect(context: ScrapeContext, options: FlagValues<F>, registry: Registry): Promise<void>;
+}
+
+/**
+ * A collector that reads the socket table. It never dumps the table itself: it prepares a tally
+ * (reading what it needs first, such as ip_local_port_range), the exporter feeds every tally of
+ * the scrape from ONE dump per table through a fan-out sink, then each tally reports.
+ */
+export interface TableCollector<F extends FlagTable = FlagTable> extends CollectorInfo<F> {
+  readonly reads: 'socket-tables';
+  prepareTally(context: ScrapeContext, options: FlagValues<F>): Promise<TableTally>;
+}
+
+export type Collector<F extends FlagTable = FlagTable> = FileCollector<F> | TableCollector<F>;

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import { parseSnmp, type SnmpCounters } from '../procfs/snmp.js';
-import type { Collector, ScrapeContext } from './collector.js';
+import { stringFlag } from '../config/flag.js';
+import type { FileCollector } from './collector.js';
 import { kernelCounter } from './metric-helpers.js';
 
 interface CuratedCounter {
@@ -59,12 +60,37 @@ function mergeGroups(...sources: SnmpCounters[]): SnmpCounters {
   return merged;
 }
 
+function compileFieldsPattern(pattern: string): RegExp | undefined {
+  // Anchored, as node_exporter matches the whole "Group_Field" name.
+  return pattern === '' ? undefined : new RegExp(`^(?:${pattern})$`);
+}
+
+export const NETSTAT_FLAGS = {
+  fields: stringFlag<RegExp | undefined>('collector.netstat.fields', {
+    help: 'regex of extra "Group_Field" counters from /proc/net/{snmp,netstat} to expose as tcpstate_netstat_total',
+    default: undefined,
+    valueName: '<regex>',
+    example: 'TcpExt_TCPFastOpen.*',
+    check: (pattern) => {
+      try {
+        compileFieldsPattern(pattern);
+        return undefined;
+      } catch (error) {
+        return `not a valid regular expression: ${(error as Error).message}`;
+      }
+    },
+    convert: compileFieldsPattern,
+  }),
+};
+
 /** The kernel's TCP counters from /proc/net/snmp and /proc/net/netstat. */
-export const netstatCollector: Collector = {
+export const netstatCollector: FileCollector<typeof NETSTAT_FLAGS> = {
   name: 'netstat',
   defaultEnabled: true,
   description: 'TCP counters: opens, resets, retransmits, listen overflows, SYN cookies, aborts (/proc/net/snmp, /proc/net/netstat)',
-  async collect({ proc, config }: ScrapeContext, registry: Registry): Promise<void> {
+  flags: NETSTAT_FLAGS,
+  reads: 'files',
+  async collect({ proc }, options, registry: Registry): Promise<void> {
     const [snmpText, netstatText] = await Promise.all([proc.readText('net', 'snmp'), proc.readText('net', 'netstat')]);
     const counters = mergeGroups(parseSnmp(proc.path('net', 'snmp'), snmpText), parseSnmp(proc.path('net', 'netstat'), netstatText));
     const value = (group: string, field: string): number | undefined => counters.get(group)?.get(field);
@@ -81,7 +107,7 @@ export const netstatCollector: Collector = {
       if (kernelValue !== undefined) aborts.inc({ reason }, kernelValue);
     }
 
-    const pattern = config.netstat.fields;
+    const pattern = options.fields;
     if (pattern !== undefined) {
       const extra = kernelCounter(registry, 'tcpstate_netstat_total', 'Any field of /proc/net/snmp or /proc/net/netstat selected by --collector.netstat.fields.', ['group', 'field']);
       for (const [group, fields] of counters) {

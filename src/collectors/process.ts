@@ -1,13 +1,19 @@
 import type { Registry } from 'prom-client';
-import type { SocketRecord, SocketSink } from '../sources/socket-source.js';
-import { STATE_SLOTS, stateName, stateSlot } from '../tcp.js';
-import type { Collector, ScrapeContext } from './collector.js';
+import { topN } from '../aggregate/top-n.js';
+import { integerFlag } from '../config/flag.js';
+import type { SocketRecord, SocketSink } from '../kernel/socket-record.js';
+import { STATE_SLOTS, stateName, stateSlot } from '../kernel/tcp.js';
+import { HOST_TABLE, type SocketTable, type TableCollector } from './collector.js';
 import { scrapeGauge } from './metric-helpers.js';
 import { findSocketOwners, type SocketOwners } from './socket-owners.js';
 
-/** Counts sockets per (owner, state); owner 0 is "no known owner". */
+export const PROCESS_FLAGS = {
+  top: integerFlag('collector.process.top', { help: 'processes given their own label; the rest are summed into process="other"', default: 20, min: 1, example: '5' }),
+};
+
+/** Counts sockets per (owner, state); row 0 is "no known owner", row i + 1 is owners.names[i]. */
 class OwnerTally implements SocketSink {
-  /** [(owner + 1) * STATE_SLOTS + state] */
+  /** [row * STATE_SLOTS + state] */
   readonly counts: Float64Array;
 
   constructor(private readonly owners: SocketOwners) {
@@ -28,35 +34,47 @@ class OwnerTally implements SocketSink {
   }
 }
 
+function report(registry: Registry, tally: OwnerTally, owners: SocketOwners, top: number): void {
+  // Rows 1..n are the names; keep the top N by socket count (ties by name), fold the rest.
+  const rows = owners.names.map((_, index) => index + 1).filter((row) => tally.total(row) > 0);
+  const nameOf = (row: number): string => owners.names[row - 1]!;
+  const selection = topN(rows, (row) => tally.total(row), top, (a, b) => (nameOf(a) < nameOf(b) ? -1 : nameOf(a) > nameOf(b) ? 1 : 0));
+
+  const gauge = scrapeGauge(registry, 'tcpstate_process_sockets', 'Sockets by owning process name (comm) and state; the top --collector.process.top names, the rest in process="other", sockets without a visible owner in process="unknown".', ['process', 'state']);
+  const emit = (process: string, group: readonly number[]): void => {
+    for (let slot = 1; slot < STATE_SLOTS; slot++) {
+      let count = 0;
+      for (const row of group) count += tally.counts[row * STATE_SLOTS + slot]!;
+      gauge.set({ process, state: stateName(slot) }, count);
+    }
+  };
+  for (const row of selection.kept) emit(nameOf(row), [row]);
+  if (selection.folded.length > 0) emit('other', selection.folded);
+  emit('unknown', [0]);
+  scrapeGauge(registry, 'tcpstate_process_unreadable', 'Processes whose file descriptors could not be read in this scrape (no permission, or exited mid-walk); their sockets count as process="unknown".').set(owners.unreadableProcesses);
+}
+
 /** Sockets per owning process name: which program holds the leaking CLOSE_WAIT sockets. */
-export const processCollector: Collector = {
+export const processCollector: TableCollector<typeof PROCESS_FLAGS> = {
   name: 'process',
   defaultEnabled: false,
   description: 'sockets per owning process name (comm), from /proc/<pid>/fd; costs one readlink per open descriptor',
-  async collect({ proc, sockets, config }: ScrapeContext, registry: Registry): Promise<void> {
+  flags: PROCESS_FLAGS,
+  reads: 'socket-tables',
+  async prepareTally({ proc }, options) {
     const owners = await findSocketOwners(proc);
     const tally = new OwnerTally(owners);
-    await sockets.scan(tally);
-
-    // Rows 1..n are the names; keep the top N by socket count (ties by name), fold the rest.
-    const ranked = owners.names
-      .map((name, index) => ({ name, row: index + 1, total: tally.total(index + 1) }))
-      .filter((entry) => entry.total > 0)
-      .sort((a, b) => b.total - a.total || (a.name < b.name ? -1 : 1));
-    const kept = ranked.slice(0, config.process.top);
-    const folded = ranked.slice(config.process.top);
-
-    const gauge = scrapeGauge(registry, 'tcpstate_process_sockets', 'Sockets by owning process name (comm) and state; the top --collector.process.top names, the rest in process="other", sockets without a visible owner in process="unknown".', ['process', 'state']);
-    const emit = (process: string, rows: readonly number[]): void => {
-      for (let slot = 1; slot < STATE_SLOTS; slot++) {
-        let count = 0;
-        for (const row of rows) count += tally.counts[row * STATE_SLOTS + slot]!;
-        gauge.set({ process, state: stateName(slot) }, count);
-      }
+    let host: SocketTable | undefined;
+    return {
+      sinkFor(table) {
+        if (table.id !== HOST_TABLE) return undefined;
+        host = table;
+        return tally;
+      },
+      report(registry, scans) {
+        if (host === undefined || !scans.has(host)) throw new Error('the socket table of this namespace was not dumped');
+        report(registry, tally, owners, options.top);
+      },
     };
-    for (const entry of kept) emit(entry.name, [entry.row]);
-    if (folded.length > 0) emit('other', folded.map((entry) => entry.row));
-    emit('unknown', [0]);
-    scrapeGauge(registry, 'tcpstate_process_unreadable', 'Processes whose file descriptors could not be read in this scrape (no permission, or exited mid-walk); their sockets count as process="unknown".').set(owners.unreadableProcesses);
   },
 };

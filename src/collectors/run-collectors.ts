@@ -1,6 +1,9 @@
 import { Registry } from 'prom-client';
+import type { FlagTable, FlagValues } from '../config/flag.js';
 import { oneLine } from '../errors.js';
-import type { Collector, ScrapeContext } from './collector.js';
+import type { ScanResult } from '../kernel/socket-record.js';
+import { HOST_TABLE, type Collector, type FileCollector, type ScrapeContext, type SocketTable, type TableCollector, type TableTally } from './collector.js';
+import { FanOutSink } from './fan-out-sink.js';
 
 /** What one collector produced in one run. */
 export interface CollectorRun {
@@ -9,26 +12,119 @@ export interface CollectorRun {
   registry: Registry;
   /** Why it failed, on one line; undefined when it succeeded. */
   error: string | undefined;
+  /** From its start to its report, the shared dump included. */
   seconds: number;
 }
 
+/** What one scrape runs: the enabled collectors with their flag values, and the tables to dump. */
+export interface ScrapePlan {
+  readonly collectors: readonly Collector[];
+  readonly options: ReadonlyMap<string, FlagValues<FlagTable>>;
+  readonly tables: readonly SocketTable[];
+}
+
+/** The socket source of the exporter's own namespace, as tcpstate_build_info{source} names it. */
+export function hostSourceName(plan: ScrapePlan): string {
+  return plan.tables.find((table) => table.id === HOST_TABLE)?.source.name ?? 'none';
+}
+
+const now = (): bigint => process.hrtime.bigint();
+const secondsSince = (start: bigint): number => Number(now() - start) / 1e9;
+
+function optionsOf(plan: ScrapePlan, collector: Collector): FlagValues<FlagTable> {
+  const options = plan.options.get(collector.name);
+  if (options === undefined) throw new Error(`no flag values for collector ${collector.name}`);
+  return options;
+}
+
+async function runFileCollector(collector: FileCollector, plan: ScrapePlan, context: ScrapeContext, newRegistry: () => Registry): Promise<CollectorRun> {
+  const registry = newRegistry();
+  const started = now();
+  let error: string | undefined;
+  try {
+    await collector.collect(context, optionsOf(plan, collector), registry);
+  } catch (thrown) {
+    error = oneLine(thrown);
+  }
+  return { name: collector.name, registry, error, seconds: secondsSince(started) };
+}
+
+interface Prepared {
+  collector: TableCollector;
+  started: bigint;
+  tally: TableTally | undefined;
+  error: string | undefined;
+  /** Tables this tally asked to see. */
+  wanted: SocketTable[];
+}
+
 /**
- * Runs the collectors concurrently, each into a registry of its own made for this run, timing
- * each and catching its failure so the others still report. Results are in list order, not
- * completion order, so output built from them is stable. Scrapes and `diagnose` both use it.
+ * The scan stage: every table collector prepares its tally, then each table is dumped ONCE into
+ * all the tallies that want it, then each tally reports. Tables are dumped one after another:
+ * every dump walks the kernel's one shared hash table, so running them at once would only
+ * make them compete for the same CPU and locks.
  */
-export function runCollectors(collectors: readonly Collector[], context: ScrapeContext, newRegistry: () => Registry = () => new Registry()): Promise<CollectorRun[]> {
-  return Promise.all(
+async function runTableCollectors(collectors: readonly TableCollector[], plan: ScrapePlan, context: ScrapeContext, newRegistry: () => Registry): Promise<CollectorRun[]> {
+  const prepared: Prepared[] = await Promise.all(
     collectors.map(async (collector) => {
-      const registry = newRegistry();
-      const started = process.hrtime.bigint();
-      let error: string | undefined;
+      const started = now();
       try {
-        await collector.collect(context, registry);
+        return { collector, started, tally: await collector.prepareTally(context, optionsOf(plan, collector)), error: undefined, wanted: [] };
       } catch (thrown) {
-        error = oneLine(thrown);
+        return { collector, started, tally: undefined, error: oneLine(thrown), wanted: [] };
       }
-      return { name: collector.name, registry, error, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
     }),
   );
+  const scans = new Map<SocketTable, ScanResult>();
+  const failures = new Map<SocketTable, string>();
+  try {
+    for (const table of plan.tables) {
+      const sinks = [];
+      for (const entry of prepared) {
+        const sink = entry.tally?.sinkFor(table);
+        if (sink === undefined) continue;
+        sinks.push(sink);
+        entry.wanted.push(table);
+      }
+      if (sinks.length === 0) continue;
+      try {
+        scans.set(table, await table.source.scan(FanOutSink.of(sinks)));
+      } catch (thrown) {
+        failures.set(table, oneLine(thrown));
+      }
+    }
+    return await Promise.all(
+      prepared.map(async (entry) => {
+        const registry = newRegistry();
+        let error = entry.error ?? entry.wanted.map((table) => failures.get(table)).find((failure) => failure !== undefined);
+        if (error === undefined && entry.tally !== undefined) {
+          try {
+            await entry.tally.report(registry, scans);
+          } catch (thrown) {
+            error = oneLine(thrown);
+          }
+        }
+        return { name: entry.collector.name, registry, error, seconds: secondsSince(entry.started) };
+      }),
+    );
+  } finally {
+    for (const entry of prepared) entry.tally?.release?.();
+  }
+}
+
+/**
+ * Runs one scrape's collectors, each into a registry of its own made for this run, timing each
+ * and catching its failure so the others still report. File collectors run alongside the scan
+ * stage. Results are in list order, not completion order, so output built from them is stable.
+ * Scrapes and `diagnose` both use it.
+ */
+export async function runCollectors(plan: ScrapePlan, context: ScrapeContext, newRegistry: () => Registry = () => new Registry()): Promise<CollectorRun[]> {
+  const fileCollectors = plan.collectors.filter((collector): collector is FileCollector => collector.reads === 'files');
+  const tableCollectors = plan.collectors.filter((collector): collector is TableCollector => collector.reads === 'socket-tables');
+  const [tableRuns, fileRuns] = await Promise.all([
+    runTableCollectors(tableCollectors, plan, context, newRegistry),
+    Promise.all(fileCollectors.map((collector) => runFileCollector(collector, plan, context, newRegistry))),
+  ]);
+  const byName = new Map([...tableRuns, ...fileRuns].map((run) => [run.name, run]));
+  return plan.collectors.map((collector) => byName.get(collector.name)!);
 }

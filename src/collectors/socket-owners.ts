@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { ProcRoot } from '../proc-root.js';
+import type { ProcRoot } from '../procfs/proc-root.js';
 
 export interface SocketOwners {
   /** Socket inode -> index into `names`. */
@@ -8,8 +8,6 @@ export interface SocketOwners {
   names: string[];
   /** Processes whose descriptors could not be read (permission, or gone mid-walk). */
   unreadableProcesses: number;
-  /** Processes skipped because they live in another network namespace. */
-  otherNamespaceProcesses: number;
 }
 
 const PID = /^\d+$/;
@@ -19,15 +17,15 @@ const SLICE_MS = 10;
 
 /**
  * Maps socket inodes to the name of the process holding them, through /proc/<pid>/fd, as
- * `ss -p` does, for the processes in the exporter's network namespace. Processes that exit mid-walk or whose descriptors we may not read are skipped:
- * their sockets end up with no owner, which the collector reports as process="unknown".
+ * `ss -p` does, for the processes in the exporter's network namespace. Processes that exit
+ * mid-walk or whose descriptors we may not read are skipped: their sockets end up with no owner,
+ * which the collector reports as process="unknown".
  */
 export async function findSocketOwners(proc: ProcRoot): Promise<SocketOwners> {
   const byInode = new Map<number, number>();
   const nameIndex = new Map<string, number>();
   const names: string[] = [];
   let unreadableProcesses = 0;
-  let otherNamespaceProcesses = 0;
   let sliceStart = performance.now();
   // The socket table is the one of the namespace <procfs>/self/net shows; a process in another
   // network namespace cannot hold any of its sockets, so its descriptors are not worth a readlink
@@ -39,10 +37,7 @@ export async function findSocketOwners(proc: ProcRoot): Promise<SocketOwners> {
   for (const pid of pids) {
     if (ownNamespace !== undefined) {
       const namespace = proc.readLinkSyncIfPresent(pid, 'ns', 'net');
-      if (namespace !== undefined && namespace !== ownNamespace) {
-        otherNamespaceProcesses++;
-        continue;
-      }
+      if (namespace !== undefined && namespace !== ownNamespace) continue;
     }
     const fds = proc.listDirSyncIfPresent(pid, 'fd');
     const comm = proc.readTextSyncIfPresent(pid, 'comm');
@@ -70,5 +65,5 @@ export async function findSocketOwners(proc: ProcRoot): Promise<SocketOwners> {
       sliceStart = performance.now();
     }
   }
-  return { byInode, names, unreadableProcesses, otherNamespaceProcesses };
+  return { byInode, names, unreadableProcesses };
 }

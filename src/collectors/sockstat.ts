@@ -1,8 +1,8 @@
 import type { Registry } from 'prom-client';
 import { ProcParseError } from '../errors.js';
-import { pageSize } from '../page-size.js';
+import { pageSize } from '../procfs/page-size.js';
 import { parseSockstat } from '../procfs/sockstat.js';
-import type { Collector, ScrapeContext } from './collector.js';
+import type { FileCollector } from './collector.js';
 import { scrapeGauge } from './metric-helpers.js';
 
 function field(file: string, table: Map<string, Map<string, number>>, protocol: string, key: string): number {
@@ -12,11 +12,13 @@ function field(file: string, table: Map<string, Map<string, number>>, protocol: 
 }
 
 /** Kernel-wide TCP socket accounting from /proc/net/sockstat{,6}. */
-export const sockstatCollector: Collector = {
+export const sockstatCollector: FileCollector<Record<string, never>> = {
   name: 'sockstat',
   defaultEnabled: true,
   description: 'TCP sockets in use, orphaned, in TIME_WAIT, allocated, and TCP memory (/proc/net/sockstat)',
-  async collect({ proc }: ScrapeContext, registry: Registry): Promise<void> {
+  flags: {},
+  reads: 'files',
+  async collect({ proc }, _options, registry: Registry): Promise<void> {
     const file = proc.path('net', 'sockstat');
     const [text, text6, page] = await Promise.all([proc.readText('net', 'sockstat'), proc.readTextIfExists('net', 'sockstat6'), pageSize(proc)]);
     const sockstat = parseSockstat(file, text);

@@ -1,9 +1,10 @@
 import type { Registry } from 'prom-client';
 import { oneLine } from '../errors.js';
-import { pageSize } from '../page-size.js';
-import type { ProcRoot } from '../proc-root.js';
+import { pageSize } from '../procfs/page-size.js';
+import type { ProcRoot } from '../procfs/proc-root.js';
 import { parseSysctl } from '../procfs/sysctl.js';
-import type { Collector, ScrapeContext } from './collector.js';
+import { stringListFlag } from '../config/flag.js';
+import type { FileCollector } from './collector.js';
 import { scrapeGauge } from './metric-helpers.js';
 
 /** The TCP tunables an SRE checks first when connections misbehave. */
@@ -41,13 +42,26 @@ export async function readSysctl(proc: ProcRoot, name: string): Promise<number[]
   return text === undefined ? undefined : parseSysctl(proc.sysctlPath(name), name, text);
 }
 
+const SYSCTL_NAME = /^[a-z0-9_-]+(\.[a-z0-9_-]+)+$/;
+
+export const SYSCTL_FLAGS = {
+  include: stringListFlag('collector.sysctl.include', {
+    help: 'extra sysctl to expose, dotted (net.ipv4.tcp_rmem)',
+    valueName: '<name>',
+    example: 'net.ipv4.tcp_notsent_lowat',
+    check: (name) => (SYSCTL_NAME.test(name) ? undefined : `expected a dotted sysctl name such as net.ipv4.tcp_rmem, got ${JSON.stringify(name)}`),
+  }),
+};
+
 /** Curated TCP sysctls, plus --collector.sysctl.include, and what follows from them. */
-export const sysctlCollector: Collector = {
+export const sysctlCollector: FileCollector<typeof SYSCTL_FLAGS> = {
   name: 'sysctl',
   defaultEnabled: true,
   description: 'TCP tunables from /proc/sys (syncookies, backlogs, keepalive, tcp_mem, ip_local_port_range, ...)',
-  async collect({ proc, config }: ScrapeContext, registry: Registry): Promise<void> {
-    const names = [...new Set([...DEFAULT_SYSCTLS, ...config.sysctl.include])];
+  flags: SYSCTL_FLAGS,
+  reads: 'files',
+  async collect({ proc }, options, registry: Registry): Promise<void> {
+    const names = [...new Set([...DEFAULT_SYSCTLS, ...options.include])];
     const settled = await Promise.allSettled(names.map((name) => readSysctl(proc, name)));
     const values = new Map<string, number[]>();
     const failures: string[] = [];

@@ -1,4 +1,4 @@
-import type { TcpStateName } from '../tcp.js';
+import type { TcpStateName } from '../kernel/tcp.js';
 import type { Finding, Severity } from './finding.js';
 import { SEVERITIES } from './finding.js';
 import { count } from './format.js';

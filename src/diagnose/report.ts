@@ -1,4 +1,4 @@
-import { TCP_STATES, type TcpStateName } from '../tcp.js';
+import { TCP_STATES, type TcpStateName } from '../kernel/tcp.js';
 import { SEVERITIES, type Finding, type Severity } from './finding.js';
 import { collectorOutcome, select, sumBy, type CollectorOutcome, type Snapshot } from './snapshot.js';
 import { intervalSeconds, type Observation } from './observation.js';

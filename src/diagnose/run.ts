@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Collector, ScrapeContext } from '../collectors/collector.js';
-import type { Config } from '../config.js';
+import type { ScrapeContext } from '../collectors/collector.js';
+import type { ScrapePlan } from '../collectors/run-collectors.js';
+import type { Config } from '../config/config.js';
 import { runChecks } from './checks/index.js';
 import type { Observation } from './observation.js';
 import { renderJson } from './render-json.js';
@@ -41,13 +42,13 @@ export function terminalOutput(): DiagnoseOutput {
  * `tcpstate-exporter diagnose`: one snapshot, or two --diagnose.interval seconds apart so the
  * kernel's counters become rates; the checks; the report. Resolves the exit code.
  */
-export async function runDiagnose(collectors: readonly Collector[], context: ScrapeContext, settings: Config['diagnose'], output: DiagnoseOutput): Promise<number> {
-  const first = await takeSnapshot(collectors, context);
+export async function runDiagnose(plan: ScrapePlan, context: ScrapeContext, settings: Config['diagnose'], output: DiagnoseOutput): Promise<number> {
+  const first = await takeSnapshot(plan, context);
   let observation: Observation = { current: first, previous: undefined };
   if (settings.intervalSeconds > 0) {
     output.progress(`taking a second snapshot in ${settings.intervalSeconds} s to measure rates...\n`);
     await sleep(settings.intervalSeconds * 1000);
-    observation = { current: await takeSnapshot(collectors, context), previous: first };
+    observation = { current: await takeSnapshot(plan, context), previous: first };
   }
   const report = buildReport(observation, runChecks(observation), output.hostname);
   output.write(settings.format === 'json' ? renderJson(report) : renderText(report, { color: output.color, width: output.width }));

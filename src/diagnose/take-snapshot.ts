@@ -1,5 +1,5 @@
-import type { Collector, ScrapeContext } from '../collectors/collector.js';
-import { runCollectors } from '../collectors/run-collectors.js';
+import type { ScrapeContext } from '../collectors/collector.js';
+import { hostSourceName, runCollectors, type ScrapePlan } from '../collectors/run-collectors.js';
 import type { CollectorOutcome, Sample, Snapshot } from './snapshot.js';
 
 /**
@@ -7,9 +7,9 @@ import type { CollectorOutcome, Sample, Snapshot } from './snapshot.js';
  * keeps what they registered as data. No /proc reading of its own: diagnose reports exactly what
  * /metrics would say.
  */
-export async function takeSnapshot(collectors: readonly Collector[], context: ScrapeContext, clock: () => number = Date.now): Promise<Snapshot> {
+export async function takeSnapshot(plan: ScrapePlan, context: ScrapeContext, clock: () => number = Date.now): Promise<Snapshot> {
   const takenAtMs = clock();
-  const runs = await runCollectors(collectors, context);
+  const runs = await runCollectors(plan, context);
   // What a failing collector registered before it threw is kept, as /metrics serves it too.
   const results = await Promise.all(
     runs.map(async ({ name, registry, error, seconds }) => {
@@ -26,7 +26,7 @@ export async function takeSnapshot(collectors: readonly Collector[], context: Sc
     }
   }
   // Read after the collectors ran, so a netlink -> procfs fallback during this snapshot shows.
-  return { takenAtMs, source: context.sockets.name, collectors: results.map((result) => result.outcome), metrics };
+  return { takenAtMs, source: hostSourceName(plan), collectors: results.map((result) => result.outcome), metrics };
 }
 
 /** prom-client allows numeric label values; exposed, every label value is a string. */

@@ -1,6 +1,6 @@
 import { ProcParseError } from '../errors.js';
-import type { SocketRecord, SocketSink } from '../sources/socket-source.js';
-import type { Family } from '../tcp.js';
+import type { SocketRecord, SocketSink } from '../kernel/socket-record.js';
+import type { Family } from '../kernel/tcp.js';
 import { HEX_BYTE, ipv4Key, type EndpointKey } from '../kernel/endpoint-key.js';
 
 /**

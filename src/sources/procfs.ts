@@ -1,7 +1,7 @@
-import type { ProcRoot } from '../proc-root.js';
+import type { ProcRoot } from '../procfs/proc-root.js';
 import { NetTcpParser } from '../procfs/net-tcp.js';
-import type { Family } from '../tcp.js';
-import type { ScanResult, SocketSink, SocketSource } from './socket-source.js';
+import type { Family } from '../kernel/tcp.js';
+import type { ScanResult, SocketSink, SocketSource } from '../kernel/socket-record.js';
 
 const TABLES: ReadonlyArray<{ file: string; family: Family }> = [
   { file: 'tcp', family: 0 },

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import type { SocketSourceChoice } from '../config.js';
+import type { SocketSourceChoice } from './flags.js';
 import { oneLine } from '../errors.js';
-import type { ProcRoot } from '../proc-root.js';
+import { NetlinkUnavailableError } from '../netlink/errors.js';
+import type { ProcRoot } from '../procfs/proc-root.js';
 import { ProcfsSource } from './procfs.js';
-import type { ScanResult, SocketSink, SocketSource, SocketSourceName } from './socket-source.js';
+import type { ScanResult, SocketSink, SocketSource, SocketSourceName } from '../kernel/socket-record.js';
 
 /** Opens the netlink source; throws when netlink cannot be used here. */
 export type NetlinkOpener = () => SocketSource;
@@ -39,8 +40,9 @@ class FallbackSource implements SocketSource {
   }
 }
 
+// errors.ts loads no koffi, so a procfs-only exporter never loads the FFI.
 function isUnavailable(error: unknown): boolean {
-  return error instanceof Error && error.name === 'NetlinkUnavailableError';
+  return error instanceof NetlinkUnavailableError;
 }
 
 /**

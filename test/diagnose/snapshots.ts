@@ -1,6 +1,6 @@
 import type { Observation } from '../../src/diagnose/observation.js';
 import type { CollectorOutcome, Sample, Snapshot } from '../../src/diagnose/snapshot.js';
-import { TCP_STATES, type TcpStateName } from '../../src/tcp.js';
+import { TCP_STATES, type TcpStateName } from '../../src/kernel/tcp.js';
 
 type States = Partial<Record<TcpStateName, number>>;
 

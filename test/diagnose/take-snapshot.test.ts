@@ -1,27 +1,22 @@
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { ScrapeContext } from '../../src/collectors/collector.js';
 import { COLLECTORS } from '../../src/collectors/index.js';
-import { parseConfig } from '../../src/config.js';
+import { commandLineFlags, parseConfig } from '../../src/config/config.js';
 import { withDiagnoseDefaults } from '../../src/diagnose/collector-defaults.js';
 import { takeSnapshot } from '../../src/diagnose/take-snapshot.js';
 import { Exporter } from '../../src/exporter.js';
-import { ProcRoot } from '../../src/proc-root.js';
-import { ProcfsSource } from '../../src/sources/procfs.js';
 import { parseExposition } from '../helpers/exposition.js';
 import { fixtureProcfs } from '../helpers/exporter-process.js';
+import { scrapeSetup, type ScrapeSetup } from '../helpers/scrape-setup.js';
 
-function fixtureContext(procfsPath = fixtureProcfs): ScrapeContext {
-  const config = parseConfig({ 'path.procfs': procfsPath, collectorToggles: { process: true } }, COLLECTORS);
-  const proc = new ProcRoot(procfsPath);
-  return { config, proc, sockets: new ProcfsSource(proc), logger: pino({ level: 'silent' }) };
+function fixtureScrape(procfsPath = fixtureProcfs): ScrapeSetup {
+  return scrapeSetup({ 'path.procfs': procfsPath }, { toggles: { process: true } });
 }
 
 describe('takeSnapshot runs the exporter\'s collectors in-process', () => {
   it('holds exactly the tcpstate_ series a scrape of the same /proc serves, with the same values', async () => {
-    const context = fixtureContext();
-    const snapshot = await takeSnapshot(COLLECTORS, context, () => 42_000);
-    const scraped = parseExposition((await new Exporter(COLLECTORS, context, { processMetrics: false }).scrape()).body).filter(
+    const { plan, context } = fixtureScrape();
+    const snapshot = await takeSnapshot(plan, context, () => 42_000);
+    const scraped = parseExposition((await new Exporter(plan, context, { processMetrics: false }).scrape()).body).filter(
       // Bookkeeping the exporter adds around the collectors; the snapshot keeps it as outcomes.
       (sample) => sample.name.startsWith('tcpstate_') && !sample.name.startsWith('tcpstate_scrape_') && sample.name !== 'tcpstate_build_info',
     );
@@ -36,7 +31,8 @@ describe('takeSnapshot runs the exporter\'s collectors in-process', () => {
   });
 
   it('a collector that fails is recorded with its one-line error; the others still report', async () => {
-    const snapshot = await takeSnapshot(COLLECTORS, fixtureContext('/nonexistent-proc'));
+    const { plan, context } = fixtureScrape('/nonexistent-proc');
+    const snapshot = await takeSnapshot(plan, context);
     const sockstat = snapshot.collectors.find((c) => c.name === 'sockstat');
     expect(sockstat).toMatchObject({ ok: false });
     expect(sockstat?.error).toMatch(/^cannot read \/nonexistent-proc\/net\/sockstat: no such file or directory$/);
@@ -51,7 +47,7 @@ describe('diagnose\'s collector defaults', () => {
     const defaults = withDiagnoseDefaults(COLLECTORS);
     expect(defaults.map((c) => [c.name, c.defaultEnabled])).toEqual(COLLECTORS.map((c) => [c.name, c.name === 'process' ? true : c.defaultEnabled]));
     expect(COLLECTORS.find((c) => c.name === 'process')?.defaultEnabled).toBe(false);
-    expect(parseConfig({}, defaults).enabledCollectors).toContain('process');
-    expect(parseConfig({ collectorToggles: { process: false } }, defaults).enabledCollectors).not.toContain('process');
+    expect(parseConfig(commandLineFlags(), defaults).enabledCollectors).toContain('process');
+    expect(parseConfig(commandLineFlags({}, { process: false }), defaults).enabledCollectors).not.toContain('process');
   });
 });

@@ -2,14 +2,13 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The golden scrape of the fixture /proc: the whole /metrics output the exporter produces. */
-export const goldenMetricsPath = fileURLToPath(new URL('../golden/metrics.prom', import.meta.url));
+export const goldenMetricsPath = fileURLToPath(new URL('../e2e/golden/metrics.prom', import.meta.url));
 
 /**
- * Metric names that only the netlink source can produce (procfs has no listen backlog limit),
- * so they cannot appear in the procfs golden scrape. Kept here, next to the golden file, so that
- * rule and dashboard tests have one list of what a real exporter can emit.
+ * The golden scrape of the captured netlink dump (test/fixtures/netlink): what only the netlink
+ * source can emit (the listen backlog limits) comes from here, as a real emission.
  */
-export const netlinkOnlyMetricNames: readonly string[] = ['tcpstate_listen_queue_max'];
+export const goldenNetlinkMetricsPath = fileURLToPath(new URL('../e2e/golden/metrics-netlink.prom', import.meta.url));
 
 /** Every sample name in an exposition-format text (families and their _bucket/_sum/_count samples). */
 export function sampleNames(exposition: string): Set<string> {
@@ -22,9 +21,9 @@ export function sampleNames(exposition: string): Set<string> {
   return names;
 }
 
-/** Names an exporter emits: the golden scrape plus the netlink-only metrics. */
+/** Names an exporter emits: those of both golden scrapes, procfs and netlink. */
 export function emittedMetricNames(): Set<string> {
   const names = sampleNames(readFileSync(goldenMetricsPath, 'utf8'));
-  for (const name of netlinkOnlyMetricNames) names.add(name);
+  for (const name of sampleNames(readFileSync(goldenNetlinkMetricsPath, 'utf8'))) names.add(name);
   return names;
 }

@@ -1,4 +1,4 @@
-import type { SocketRecord, SocketSink } from '../../src/sources/socket-source.js';
+import type { SocketRecord, SocketSink } from '../../src/kernel/socket-record.js';
 
 /** A copy of one record, with its remote endpoint key resolved. */
 export type SeenSocket = Omit<SocketRecord, 'remoteEndpointKey'> & { key: number | string };

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SocketAggregate } from '../../src/aggregate/socket-aggregate.js';
 import { ProcParseError } from '../../src/errors.js';
 import { NetTcpParser } from '../../src/procfs/net-tcp.js';
-import type { Family } from '../../src/tcp.js';
+import type { Family } from '../../src/kernel/tcp.js';
 import { RecordingSink, type SeenSocket } from '../helpers/recording-sink.js';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/proc/net/${name}`, import.meta.url));

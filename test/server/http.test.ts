@@ -9,17 +9,16 @@ import bcrypt from 'bcryptjs';
 import { pino } from 'pino';
 import type { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Collector, ScrapeContext } from '../../src/collectors/collector.js';
+import type { Collector, FileCollector } from '../../src/collectors/collector.js';
 import { COLLECTORS } from '../../src/collectors/index.js';
 import { scrapeGauge } from '../../src/collectors/metric-helpers.js';
-import { parseConfig, type RawFlags } from '../../src/config.js';
+import type { RawFlagValue } from '../../src/config/flag.js';
 import { Exporter } from '../../src/exporter.js';
-import { ProcRoot } from '../../src/proc-root.js';
 import { createApp, listen } from '../../src/server.js';
-import { ProcfsSource } from '../../src/sources/procfs.js';
 import { loadWebConfig, type WebConfig } from '../../src/web-config.js';
 import { parseExposition, valueOf } from '../helpers/exposition.js';
 import { fixtureProcfs, startExporter } from '../helpers/exporter-process.js';
+import { scrapeSetup } from '../helpers/scrape-setup.js';
 
 const silent = pino({ level: 'silent' });
 const noWebConfig: WebConfig = { tls: undefined, basicAuthUsers: new Map() };
@@ -29,11 +28,9 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
 });
 
-async function serve(flags: RawFlags, collectors: readonly Collector[] = COLLECTORS, web: WebConfig = noWebConfig): Promise<string> {
-  const config = parseConfig({ 'web.listen-address': '127.0.0.1:0', 'path.procfs': fixtureProcfs, ...flags }, COLLECTORS);
-  const proc = new ProcRoot(config.procfsPath);
-  const context: ScrapeContext = { config, proc, sockets: new ProcfsSource(proc), logger: silent };
-  const server = await listen(createApp(config, new Exporter(collectors, context), web, silent), config, web);
+async function serve(flags: Record<string, RawFlagValue>, collectors?: readonly Collector[], web: WebConfig = noWebConfig, toggles: Record<string, boolean> = {}): Promise<string> {
+  const { config, plan, context } = scrapeSetup({ 'web.listen-address': '127.0.0.1:0', ...flags }, { collectors, toggles });
+  const server = await listen(createApp(config, new Exporter(plan, context), web, silent), config, web);
   servers.push(server);
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no address');
@@ -41,13 +38,15 @@ async function serve(flags: RawFlags, collectors: readonly Collector[] = COLLECT
 }
 
 /** A collector that records how often it ran and can be made slow or failing. */
-function probeCollector(options: { delayMs?: number; fail?: boolean } = {}): Collector & { runs: number } {
+function probeCollector(options: { delayMs?: number; fail?: boolean } = {}): FileCollector & { runs: number } {
   const probe = {
     name: 'probe',
     defaultEnabled: true,
     description: 'test',
+    flags: {},
+    reads: 'files' as const,
     runs: 0,
-    async collect(_context: ScrapeContext, registry: Registry): Promise<void> {
+    async collect(_context: unknown, _options: unknown, registry: Registry): Promise<void> {
       probe.runs += 1;
       scrapeGauge(registry, 'test_probe_partial', 'registered before a failure').set(1);
       await new Promise((resolve) => setTimeout(resolve, options.delayMs ?? 0));
@@ -123,7 +122,9 @@ describe('/metrics', () => {
       name: 'changing',
       defaultEnabled: true,
       description: 'test',
-      async collect(_context, registry) {
+      flags: {},
+      reads: 'files',
+      async collect(_context, _options, registry) {
         const gauge = scrapeGauge(registry, 'test_port', 'port', ['port']);
         for (const port of ports) gauge.set({ port: String(port) }, 1);
       },
@@ -138,7 +139,7 @@ describe('/metrics', () => {
 
 describe('other endpoints', () => {
   it('/-/healthy and the landing page with the enabled collectors', async () => {
-    const url = await serve({ 'web.telemetry-path': '/tcp-metrics', collectorToggles: { sysctl: false } });
+    const url = await serve({ 'web.telemetry-path': '/tcp-metrics' }, undefined, noWebConfig, { sysctl: false });
     expect(await (await fetch(`${url}/-/healthy`)).text()).toBe('Healthy\n');
     const landing = await (await fetch(`${url}/`)).text();
     expect(landing).toContain('<a href="/tcp-metrics">Metrics</a>');

@@ -1,0 +1,57 @@
+/**
+ * The shared-memory protocol between the netlink source (main thread) and its dump thread
+ * (worker.ts). The worker does the recv() calls, in which the kernel does all the work of a dump
+ * (walking the whole TCP hash table, every namespace's sockets included), and copies nothing:
+ * the kernel writes straight into slots of a SharedArrayBuffer. The main thread parses a full
+ * slot while the worker fills the next one.
+ *
+ * The worker never reads the messages: the main thread's parser is the only one that walks the
+ * framing. So the worker cannot see NLMSG_DONE; instead it reads without waiting, hands over a
+ * slot whenever nothing more is queued, and moves on to the next request once the main thread
+ * has recorded that request as complete in COMPLETED_INDEX. (During a dump the kernel queues the
+ * next skb at the end of every recv(), so "nothing queued" in practice means the dump is over;
+ * the worker still waits for the parser's word before it believes it.)
+ *
+ * Control words (Int32Array over their own SharedArrayBuffer), per slot at slot * SLOT_STRIDE:
+ *   [0] state: FREE (the worker may fill it) or FULL (the main thread owns it)
+ *   [1] datagram count n, then n pairs (start, length): each datagram is parsed on its own,
+ *       since a message never spans two datagrams
+ * plus two global words: ABORT_INDEX, which the main thread sets to stop a dump early, and
+ * COMPLETED_INDEX, the number of this command's requests whose dump the parser saw end.
+ */
+
+export const SLOT_COUNT = 4;
+/** Big enough for several 32 KiB skbs; each recv() is offered at least RECV_RESERVE bytes. */
+export const SLOT_BYTES = 256 * 1024;
+export const RECV_RESERVE = 64 * 1024;
+export const MAX_DATAGRAMS_PER_SLOT = 32;
+export const SLOT_STRIDE = 2 + 2 * MAX_DATAGRAMS_PER_SLOT;
+export const ABORT_INDEX = SLOT_COUNT * SLOT_STRIDE;
+export const COMPLETED_INDEX = ABORT_INDEX + 1;
+export const CONTROL_WORDS = COMPLETED_INDEX + 1;
+
+export const SLOT_FREE = 0;
+export const SLOT_FULL = 1;
+
+export interface WorkerData {
+  data: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+}
+
+/** Main thread -> worker. */
+export interface DumpCommand {
+  type: 'dump';
+  /**
+   * The dumps to run, in order: the address family (AF_INET, AF_INET6, or AF_UNSPEC for one
+   * walk over every family, see encodeAllFamiliesDumpRequest) and the sequence number.
+   */
+  requests: Array<{ family: number; seq: number }>;
+  receiveTimeoutMs: number;
+}
+
+/** Worker -> main thread. */
+export type WorkerReply =
+  | { type: 'slot'; slot: number; request: number }
+  | { type: 'end' }
+  | { type: 'aborted' }
+  | { type: 'error'; message: string; errno?: number; syscall?: string };

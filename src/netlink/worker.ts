@@ -1,0 +1,114 @@
+/**
+ * The dump thread of the netlink source (see shared-memory.ts for the protocol). It runs the
+ * recv() calls, so that however long the kernel takes inside one of them (a single recv can walk
+ * a large stretch of the shared hash table), the exporter's event loop keeps serving.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SyscallError } from './errors.js';
+import { closeFd, loadLibc, lowerThreadPriority, NOTHING_QUEUED, openDiagSocket, recvDatagram, sendAll } from './ffi.js';
+import { encodeRequest } from './protocol.js';
+import {
+  ABORT_INDEX,
+  COMPLETED_INDEX,
+  MAX_DATAGRAMS_PER_SLOT,
+  RECV_RESERVE,
+  SLOT_BYTES,
+  SLOT_COUNT,
+  SLOT_FREE,
+  SLOT_FULL,
+  SLOT_STRIDE,
+  type DumpCommand,
+  type WorkerData,
+  type WorkerReply,
+} from './shared-memory.js';
+
+const port = parentPort;
+if (port === null) throw new Error('netlink/worker.js must run as a worker thread');
+const { data, control } = workerData as WorkerData;
+const bytes = new Uint8Array(data);
+const ctrl = new Int32Array(control);
+
+const post = (reply: WorkerReply): void => port.postMessage(reply);
+
+// The event loop (main thread) parses what this thread reads; when the CPUs are busy it must win.
+lowerThreadPriority(loadLibc(), 5);
+
+class Aborted extends Error {}
+
+/** How long one wait for the parser's verdict lasts before the socket is tried again. */
+const RECHECK_MS = 2;
+
+function checkAbort(): void {
+  if (Atomics.load(ctrl, ABORT_INDEX) !== 0) throw new Aborted();
+}
+
+/** Waits until the main thread has handed the slot back. */
+function acquire(slot: number, timeoutMs: number): void {
+  const at = slot * SLOT_STRIDE;
+  const deadline = Date.now() + timeoutMs;
+  while (Atomics.load(ctrl, at) !== SLOT_FREE) {
+    checkAbort();
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error('netlink: the main thread stopped taking dump data');
+    Atomics.wait(ctrl, at, SLOT_FULL, Math.min(left, 1000));
+  }
+}
+
+function dump(command: DumpCommand): void {
+  const c = loadLibc();
+  let slot = 0;
+  for (let r = 0; r < command.requests.length; r++) {
+    const request = command.requests[r]!;
+    const fd = openDiagSocket(c, command.receiveTimeoutMs);
+    try {
+      sendAll(c, fd, encodeRequest(request.family, request.seq));
+      const complete = (): boolean => Atomics.load(ctrl, COMPLETED_INDEX) > r;
+      let idleSince = Date.now();
+      // Bounded: a dump always ends, but never trust that with an infinite loop.
+      for (let fills = 0; !complete(); fills++) {
+        if (fills > 10_000_000) throw new Error('netlink: the dump never ended');
+        acquire(slot, command.receiveTimeoutMs * 4);
+        const at = slot * SLOT_STRIDE;
+        const base = slot * SLOT_BYTES;
+        let off = 0;
+        let count = 0;
+        while (count < MAX_DATAGRAMS_PER_SLOT && SLOT_BYTES - off >= RECV_RESERVE) {
+          checkAbort();
+          const n = recvDatagram(c, fd, bytes.subarray(base + off, base + SLOT_BYTES), false);
+          if (n === NOTHING_QUEUED) break;
+          if (n === 0) throw new Error('netlink: the sock_diag socket returned end-of-file in the middle of a dump');
+          ctrl[at + 2 + 2 * count] = base + off;
+          ctrl[at + 3 + 2 * count] = n;
+          count++;
+          off += (n + 3) & ~3;
+        }
+        if (count > 0) {
+          ctrl[at + 1] = count;
+          Atomics.store(ctrl, at, SLOT_FULL);
+          post({ type: 'slot', slot, request: r });
+          slot = (slot + 1) % SLOT_COUNT;
+          idleSince = Date.now();
+          continue;
+        }
+        // Nothing queued: the dump is over once the parser says so, or the kernel is slow.
+        checkAbort();
+        if (Date.now() - idleSince > command.receiveTimeoutMs) throw new Error('netlink: the kernel did not answer the sock_diag dump in time');
+        Atomics.wait(ctrl, COMPLETED_INDEX, r, RECHECK_MS);
+      }
+    } finally {
+      closeFd(c, fd);
+    }
+  }
+}
+
+port.on('message', (command: DumpCommand) => {
+  if (command.type !== 'dump') return;
+  try {
+    dump(command);
+    post({ type: 'end' });
+  } catch (error) {
+    if (error instanceof Aborted) post({ type: 'aborted' });
+    else if (error instanceof SyscallError) post({ type: 'error', message: error.message, errno: error.errno, syscall: error.syscall });
+    else post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+  }
+});

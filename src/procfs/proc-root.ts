@@ -1,0 +1,136 @@
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { open, readFile, readdir, readlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ProcReadError } from '../errors.js';
+
+function describe(error: unknown): { code: string | undefined; detail: string } {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  // "ENOENT: no such file or directory, open '/proc/x'" -> "no such file or directory": the
+  // caller already names the file.
+  const detail = error instanceof Error ? error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '[^']*'$/, '') : String(error);
+  return { code, detail };
+}
+
+/**
+ * The one place that knows where procfs is mounted (`--path.procfs`). Every read of a kernel
+ * file goes through it, so pointing the exporter at a host's /proc from a container, or at a
+ * test fixture, changes nothing else.
+ */
+export class ProcRoot {
+  constructor(readonly root: string) {}
+
+  /** Absolute path of a file below the root, e.g. path('net', 'tcp'). */
+  path(...segments: string[]): string {
+    return join(this.root, ...segments);
+  }
+
+  /** The file for a dotted sysctl name: net.ipv4.tcp_syncookies -> <root>/sys/net/ipv4/tcp_syncookies. */
+  sysctlPath(dottedName: string): string {
+    return this.path('sys', ...dottedName.split('.'));
+  }
+
+  async readText(...segments: string[]): Promise<string> {
+    const file = this.path(...segments);
+    try {
+      return await readFile(file, 'latin1');
+    } catch (error) {
+      const { code, detail } = describe(error);
+      throw new ProcReadError(file, code, detail);
+    }
+  }
+
+  /** Like readText, but resolves undefined when the file does not exist (a feature the kernel lacks). */
+  async readTextIfExists(...segments: string[]): Promise<string | undefined> {
+    try {
+      return await this.readText(...segments);
+    } catch (error) {
+      if (error instanceof ProcReadError && error.code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Streams a file in fixed-size chunks into `consume`, reusing one buffer, so a 90 MB
+   * /proc/net/tcp never sits in memory whole. Resolves false when the file does not exist.
+   * Between chunks it yields to the event loop so other requests are served during a long read.
+   */
+  async streamChunks(
+    segments: readonly string[],
+    consume: (chunk: Buffer, length: number) => void,
+    chunkSize = 256 * 1024,
+  ): Promise<boolean> {
+    const file = this.path(...segments);
+    let handle: FileHandle;
+    try {
+      handle = await open(file, 'r');
+    } catch (error) {
+      const { code, detail } = describe(error);
+      if (code === 'ENOENT') return false;
+      throw new ProcReadError(file, code, detail);
+    }
+    const buffer = Buffer.allocUnsafe(chunkSize);
+    try {
+      for (;;) {
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await handle.read(buffer, 0, chunkSize, null));
+        } catch (error) {
+          throw new ProcReadError(file, describe(error).code, describe(error).detail);
+        }
+        if (bytesRead === 0) return true;
+        consume(buffer, bytesRead);
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async listDir(...segments: string[]): Promise<string[]> {
+    const dir = this.path(...segments);
+    try {
+      return await readdir(dir);
+    } catch (error) {
+      const { code, detail } = describe(error);
+      throw new ProcReadError(dir, code, detail);
+    }
+  }
+
+  /** readlink below the root; undefined when the link vanished or is not readable. */
+  async readLinkIfPresent(...segments: string[]): Promise<string | undefined> {
+    try {
+      return await readlink(this.path(...segments));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Synchronous forms for walking /proc/<pid>/fd, where one readlink per descriptor through
+   * the thread pool would cost more than the syscall itself. The caller yields between batches.
+   * They return undefined when the entry vanished (a process exited) or is not readable.
+   */
+  listDirSyncIfPresent(...segments: string[]): string[] | undefined {
+    try {
+      return readdirSync(this.path(...segments));
+    } catch {
+      return undefined;
+    }
+  }
+
+  readLinkSyncIfPresent(...segments: string[]): string | undefined {
+    try {
+      return readlinkSync(this.path(...segments));
+    } catch {
+      return undefined;
+    }
+  }
+
+  readTextSyncIfPresent(...segments: string[]): string | undefined {
+    try {
+      return readFileSync(this.path(...segments), 'latin1');
+    } catch {
+      return undefined;
+    }
+  }
+}

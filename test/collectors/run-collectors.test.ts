@@ -1,0 +1,91 @@
+/**
+ * The scan is a stage of the scrape: however many collectors read the socket table, one scrape
+ * makes one dump per table, and every collector reports from that same dump.
+ */
+import { describe, expect, it } from 'vitest';
+import { COLLECTORS } from '../../src/collectors/index.js';
+import { runCollectors } from '../../src/collectors/run-collectors.js';
+import type { ScanResult, SocketSink, SocketSource } from '../../src/kernel/socket-record.js';
+import { TCP_STATES } from '../../src/kernel/tcp.js';
+import { NetlinkUnavailableError } from '../../src/netlink/errors.js';
+import { createNetlinkSource } from '../../src/netlink/probe.js';
+import type { ProcRoot } from '../../src/procfs/proc-root.js';
+import { ProcfsSource } from '../../src/sources/procfs.js';
+import { scrapeSetup } from '../helpers/scrape-setup.js';
+
+/** A real source that counts the dumps it is asked for. */
+class CountingSource implements SocketSource {
+  dumps = 0;
+  constructor(private readonly inner: SocketSource) {}
+  get name() {
+    return this.inner.name;
+  }
+  scan(sink: SocketSink): Promise<ScanResult> {
+    this.dumps++;
+    return this.inner.scan(sink);
+  }
+}
+
+interface MetricJson {
+  name: string;
+  values: Array<{ labels: Record<string, string | number>; value: number }>;
+}
+
+/** Per state: sockets summed over one label of a metric. */
+function byState(metrics: MetricJson[], name: string): Record<string, number> {
+  const totals: Record<string, number> = Object.fromEntries(TCP_STATES.map((state) => [state, 0]));
+  for (const value of metrics.find((metric) => metric.name === name)?.values ?? []) totals[String(value.labels.state)]! += value.value;
+  return totals;
+}
+
+async function scrapeWithProcess(source: (proc: ProcRoot) => SocketSource) {
+  let counting: CountingSource | undefined;
+  const setup = scrapeSetup({}, { toggles: { process: true }, source: (proc) => (counting = new CountingSource(source(proc))) });
+  const runs = await runCollectors(setup.plan, setup.context);
+  const metrics = (await Promise.all(runs.map((run) => run.registry.getMetricsAsJSON()))).flat() as MetricJson[];
+  return { runs, metrics, dumps: counting!.dumps };
+}
+
+function netlinkOrReason(): SocketSource | string {
+  try {
+    return createNetlinkSource({ thread: 'inline' });
+  } catch (error) {
+    if (error instanceof NetlinkUnavailableError) return error.message;
+    throw error;
+  }
+}
+const netlink = netlinkOrReason();
+
+describe('one dump per table per scrape', () => {
+  it('with --collector.process on (fixture /proc): one dump, and both collectors report every state alike', async () => {
+    const { runs, metrics, dumps } = await scrapeWithProcess((proc) => new ProcfsSource(proc));
+    expect(runs.map((run) => [run.name, run.error])).toEqual(COLLECTORS.map((collector) => [collector.name, undefined]));
+    expect(dumps).toBe(1);
+    const sockets = byState(metrics, 'tcpstate_sockets');
+    expect(sockets.close_wait).toBe(4);
+    expect(byState(metrics, 'tcpstate_process_sockets')).toEqual(sockets);
+  });
+
+  // The host's own live table changes all the time; two dumps would disagree. One cannot.
+  it.skipIf(typeof netlink === 'string')('with --collector.process on (this host, netlink): one dump, and the totals agree state by state', async () => {
+    const { metrics, dumps } = await scrapeWithProcess(() => netlink as SocketSource);
+    expect(dumps).toBe(1);
+    const sockets = byState(metrics, 'tcpstate_sockets');
+    expect(sockets.listen).toBeGreaterThan(0);
+    expect(byState(metrics, 'tcpstate_process_sockets')).toEqual(sockets);
+  });
+
+  it('a failed dump fails every collector that reads the table, with the dump\'s error, and no other', async () => {
+    const broken: SocketSource = { name: 'procfs', scan: () => Promise.reject(new Error('dump broke')) };
+    const setup = scrapeSetup({}, { toggles: { process: true }, source: () => broken });
+    const runs = await runCollectors(setup.plan, setup.context);
+    expect(Object.fromEntries(runs.map((run) => [run.name, run.error]))).toEqual({ sockets: 'dump broke', process: 'dump broke', sockstat: undefined, netstat: undefined, sysctl: undefined });
+  });
+
+  it('no table collector enabled: no dump at all', async () => {
+    let dumps = 0;
+    const setup = scrapeSetup({}, { toggles: { sockets: false }, source: (proc) => ({ name: 'procfs', scan: (sink) => (dumps++, new ProcfsSource(proc).scan(sink)) }) });
+    await runCollectors(setup.plan, setup.context);
+    expect(dumps).toBe(0);
+  });
+});

@@ -1,0 +1,83 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Exporter } from '../../../src/exporter.js';
+import { CapturedNetlinkSource } from '../../helpers/captured-netlink.js';
+import { goldenMetricsPath, goldenNetlinkMetricsPath } from '../../helpers/emitted-metrics.js';
+import { scrapeSetup } from '../../helpers/scrape-setup.js';
+import { fixtureProcfs, startExporter, type RunningExporter } from '../../helpers/exporter-process.js';
+import { toolOrSkip } from '../../helpers/require-tool.js';
+
+const run = promisify(execFile);
+
+/**
+ * What may differ between two scrapes of the same /proc: timings, the Node.js version, and the
+ * exporter's own process metrics. Everything else in /metrics must match the golden file.
+ */
+function normalize(exposition: string): string {
+  const lines: string[] = [];
+  for (const line of exposition.split('\n')) {
+    if (/^(# (HELP|TYPE) )?(process|nodejs)_/.test(line)) continue;
+    lines.push(
+      line
+        .replace(/^(tcpstate_scrape_collector_duration_seconds\{[^}]*\}) \S+$/, '$1 <duration>')
+        .replace(/node_version="[^"]*"/, 'node_version="<node>"')
+        .replace(/version="[^"]*",node_version/, 'version="<version>",node_version'),
+    );
+  }
+  return lines.join('\n').replace(/\n{3,}/g, '\n\n');
+}
+
+/** Compares with a golden file; only an explicit update writes it, so a missing file fails. */
+function expectGolden(path: string, actual: string): void {
+  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(path, actual);
+  expect(existsSync(path), `${path} is missing: run npm run test:update-golden and review the diff`).toBe(true);
+  expect(actual).toBe(readFileSync(path, 'utf8'));
+}
+
+describe('the whole /metrics output for the fixture /proc', () => {
+  let exporter: RunningExporter;
+  let body: string;
+
+  beforeAll(async () => {
+    exporter = await startExporter([`--path.procfs=${fixtureProcfs}`, '--collector.process', '--collector.sockets.remote-ports=8080', '--collector.netstat.fields=TcpExt_TCP(SackRecovery|FastOpen.*)|Tcp_CurrEstab|Udp_.*']);
+    body = await (await fetch(`${exporter.url}/metrics`)).text();
+  });
+  afterAll(async () => {
+    await exporter?.stop();
+  });
+
+  it('matches test/e2e/golden/metrics.prom (npm run test:update-golden rewrites it)', () => {
+    expectGolden(goldenMetricsPath, normalize(body));
+  });
+
+  it('serves the exporter process metrics, minus the gauges promtool rejects', () => {
+    expect(body).toMatch(/^process_cpu_seconds_total /m);
+    expect(body).toMatch(/^nodejs_heap_size_total_bytes /m);
+    expect(body).not.toMatch(/nodejs_active_\w+_total/);
+  });
+
+  const promtool = toolOrSkip('promtool', 'prometheus');
+  it.skipIf(!promtool.available)('passes promtool check metrics as served', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tcpstate-golden-')), 'metrics.prom');
+    writeFileSync(file, body);
+    const { stdout, stderr } = await run('sh', ['-c', `${promtool.path!} check metrics < "${file}"; echo "exit=$?"`]);
+    expect(stdout + stderr).toBe('exit=0\n');
+  });
+});
+
+describe('the /metrics output for the captured netlink dump', () => {
+  // The same collectors in-process, with the real netlink parser replaying real kernel bytes: what
+  // the netlink source adds to a scrape (the listen backlog limits) is pinned by a real emission.
+  it('matches test/e2e/golden/metrics-netlink.prom', async () => {
+    const { plan, context } = scrapeSetup({ 'collector.sockets.remote-ports': ['8080'] }, { source: () => new CapturedNetlinkSource() });
+    const scrape = await new Exporter(plan, context, { processMetrics: false }).scrape();
+    const actual = normalize(scrape.body);
+    expect(actual).toMatch(/^tcpstate_listen_queue_max\{port="\d+"\} [1-9]/m);
+    expect(actual).toContain('source="netlink"');
+    expectGolden(goldenNetlinkMetricsPath, actual);
+  });
+});
