@@ -163,14 +163,15 @@ export const FAULTS: readonly Fault[] = [
     const children: ChildProcess[] = [];
     return {
       name: 'close-wait',
-      description: 'port 8082 leaks CLOSE_WAIT from 20, one more every 3 s; port 8086 spikes to 40 and drains after 15 s (near miss)',
+      description: 'port 8082 leaks CLOSE_WAIT from 20, one more every 3 s; port 8086 spikes to 40 after 7 s and drains 15 s later (near miss)',
       sysctls: [],
       // The leak is at the floor before the exporter's first scrape (see the window note in faults.test.ts).
       async prepare({ ns }) {
         children.push(await sockets(ns, ['close-wait', '127.0.0.1', '8082', '20', '3', '60']));
       },
       async start({ ns }) {
-        children.push(await sockets(ns, ['close-wait-spike', '127.0.0.1', '8086', '4', '40', '15']));
+        // 7 s at 0 first: two scrapes below the floor before the spike, so its window starts there.
+        children.push(await sockets(ns, ['close-wait-spike', '127.0.0.1', '8086', '7', '40', '15']));
       },
       stop: () => end(children),
       fires: [{ alertname: 'TCPCloseWaitLeak', port: '8082', severity: 'warning' }],
