@@ -7,15 +7,18 @@
  * and windows cannot apply. `sustained` says, for the report, how long the alert waits.
  */
 export const THRESHOLDS = {
-  /** TCPSynFlood: SYN_RECV above this share of tcp_max_syn_backlog, with cookies or drops. */
-  synFlood: { backlogShare: 0.25, sustained: 'for 2m' },
+  /**
+   * TCPSynFlood: a port's SYN_RECV above `portBacklogShare` of its own backlog; or more SYN cookies
+   * per second than `cookiesPerSecond`; or SYN_RECV above `backlogShare` of tcp_max_syn_backlog with drops.
+   */
+  synFlood: { portBacklogShare: 0.25, cookiesPerSecond: 10, backlogShare: 0.25, sustained: 'for 1m' },
   /** TCPSynQueueDrops: any SYN dropped on a full SYN queue (TCPReqQFullDrop/s above this). */
   synQueueDrops: { perSecond: 0, sustained: 'for 10m' },
   /** TCPListenQueueOverflow: accept queue above this share of its backlog; overflows/s above `perSecond`. */
   listenQueue: { queueShare: 0.8, perSecond: 0, sustained: 'for 10m' },
   /** TCPCloseWaitLeak: at least this many CLOSE_WAIT sockets on a port, and not draining. */
-  closeWait: { floor: 20, sustained: 'at or above the floor for 30m, then for 15m' },
-  /** TCPEphemeralPortExhaustion: busiest destination's share of ip_local_port_range. */
+  closeWait: { floor: 20, sustained: 'at or above the floor for 10m, then for 5m' },
+  /** TCPEphemeralPortExhaustion: a destination's share of ip_local_port_range (each of the busiest few). */
   ephemeralPorts: { warningShare: 0.7, criticalShare: 0.9, sustained: 'for 10m (warning), for 5m (critical)' },
   /** TCPTimeWaitBucketsOverflow: TIME_WAIT sockets destroyed early per second, above this. */
   timeWaitOverflow: { perSecond: 0, sustained: 'for 5m' },

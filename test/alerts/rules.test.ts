@@ -183,9 +183,20 @@ describe('alert contract', () => {
 
   it('quotes the port in every alert that keeps a port label', () => {
     const perPort = alertRules.filter((rule) => /tcpstate_port_sockets|listen_queue/.test(rule.expr));
-    expect(perPort.map((rule) => rule.alert).sort()).toEqual(['TCPCloseWaitLeak', 'TCPListenQueueOverflow']);
+    expect(perPort.map((rule) => rule.alert).sort()).toEqual(['TCPCloseWaitLeak', 'TCPListenQueueOverflow', 'TCPSynFlood']);
     for (const rule of perPort) {
       expect(`${rule.annotations?.summary ?? ''}${rule.annotations?.description ?? ''}`, rule.alert).toContain('$labels.port');
+    }
+  });
+
+  it('names the destination in every TCPEphemeralPortExhaustion rule, from the per-destination series', () => {
+    const exhaustion = alertRules.filter((rule) => rule.alert === 'TCPEphemeralPortExhaustion');
+    expect(exhaustion.length).toBe(2);
+    for (const rule of exhaustion) {
+      expect(selectedNames(rule.expr).has('tcpstate_ephemeral_destination_usage_ratio'), rule.labels?.severity).toBe(true);
+      const text = `${rule.annotations?.summary ?? ''}${rule.annotations?.description ?? ''}`;
+      expect(text, rule.labels?.severity).toContain('$labels.remote_address');
+      expect(text, rule.labels?.severity).toContain('$labels.remote_port');
     }
   });
 

@@ -42,6 +42,7 @@ describe('the healthy host', () => {
   it('every problem finding carries a remedy and a runbook anchor into docs/runbooks.md', () => {
     const everything = [
       ...checkSynFlood(twoLooks({ both: synRecv(1100), rates: { tcpstate_syncookies_sent_total: 5 } })),
+      ...checkEphemeralPorts(oneLook((b) => b.set('tcpstate_ephemeral_destination_usage_ratio', { remote_address: '10.0.0.5', remote_port: '5432' }, 0.95))),
       ...checkCloseWait(oneLook(closeWaitOn('8082', 30))),
       ...checkTwRecycle(oneLook((b) => b.sysctl('net.ipv4.tcp_tw_recycle', 1))),
       ...checkKeepalive(oneLook()),
@@ -105,43 +106,66 @@ describe('collectors (TCPStateCollectorFailing)', () => {
   });
 });
 
-/** SYN_RECV sockets on port 8443 (host total and per port). */
-function synRecv(count: number) {
-  return (b: SnapshotBuilder) => b.states({ established: 420, listen: 3, syn_recv: count }).port('8443', { listen: 1, syn_recv: count });
+/** SYN_RECV sockets on port 8443 (host total and per port), whose backlog is `backlog` (null: procfs, no backlog). */
+function synRecv(count: number, backlog: number | null = 4096) {
+  return (b: SnapshotBuilder) => {
+    b.states({ established: 420, listen: 3, syn_recv: count }).port('8443', { listen: 1, syn_recv: count });
+    if (backlog === null) b.without('tcpstate_listen_queue_max');
+    else b.listenQueue('8443', 0, backlog);
+  };
 }
 
 describe('SYN flood (TCPSynFlood)', () => {
-  it('SYN_RECV above 25% of tcp_max_syn_backlog with SYN cookies being sent: critical, naming the port', () => {
-    const finding = only(checkSynFlood(twoLooks({ both: synRecv(1100), rates: { tcpstate_syncookies_sent_total: 50 } })));
-    expect(finding).toMatchObject({ severity: 'critical', alert: 'TCPSynFlood', labels: { port: '8443' }, runbook: 'docs/runbooks.md#tcpsynflood' });
-    expect(text(finding)).toContain('SYN_RECV 1100 = 26.9% of net.ipv4.tcp_max_syn_backlog 4096');
-    expect(text(finding)).toContain('SYN cookies sent 50/s');
-    expect(text(finding)).toContain('SYN_RECV by port: 8443 1100');
+  it('a port whose SYN_RECV is above 25% of its own backlog: critical, naming the port, even with one look and no cookies', () => {
+    // The report's flood on a backlog of 8: 9 half-open, 0.4% of tcp_max_syn_backlog.
+    const small = only(checkSynFlood(oneLook(synRecv(9, 8))));
+    expect(small).toMatchObject({ severity: 'critical', alert: 'TCPSynFlood', labels: { port: '8443' }, runbook: 'docs/runbooks.md#tcpsynflood' });
+    expect(text(small)).toContain('port 8443: SYN_RECV 9 = 112.5% of its backlog 8 (alert above 25%)');
+    // A backlog of 4096 that never fills: 2,050 half-open, no cookies.
+    const big = only(checkSynFlood(twoLooks({ both: synRecv(2050, 4096) })));
+    expect(big.severity).toBe('critical');
+    expect(big.headline).toContain('SYN flood on port 8443: 2050 half-open connections, 50% of its backlog');
   });
 
-  it('listen drops alone are the kernel defending itself too', () => {
-    expect(only(checkSynFlood(twoLooks({ both: synRecv(1100), rates: { tcpstate_listen_drops_total: 1 } }))).severity).toBe('critical');
+  it('near miss: exactly 25% of the port\'s backlog is quiet', () => {
+    expect(only(checkSynFlood(twoLooks({ both: synRecv(128, 512) }))).severity).toBe('ok');
   });
 
-  it('many half-open handshakes without cookies or drops: info (slow clients), not a flood', () => {
-    const finding = only(checkSynFlood(twoLooks({ both: synRecv(1100) })));
+  it('procfs (no backlog): more than 10 SYN cookies/s is critical, on the port with the most SYN_RECV', () => {
+    const finding = only(checkSynFlood(twoLooks({ both: synRecv(512, null), rates: { tcpstate_syncookies_sent_total: 1500 } })));
+    expect(finding).toMatchObject({ severity: 'critical', labels: { port: '8443' } });
+    expect(text(finding)).toContain('SYN cookies sent 1500/s');
+    expect(text(finding)).toContain('SYN_RECV by port: 8443 512');
+  });
+
+  it('near miss: 10 cookies/s (a small backlog overflowing at peaks) is not a flood', () => {
+    expect(only(checkSynFlood(twoLooks({ both: synRecv(20, null), rates: { tcpstate_syncookies_sent_total: 10 } }))).severity).toBe('ok');
+  });
+
+  it('without cookies: SYN_RECV above 25% of tcp_max_syn_backlog with SYNs dropped is critical', () => {
+    const drops = (b: SnapshotBuilder) => {
+      synRecv(1100, null)(b);
+      b.sysctl('net.ipv4.tcp_syncookies', 0);
+    };
+    expect(only(checkSynFlood(twoLooks({ both: drops, rates: { tcpstate_listen_drops_total: 1 } }))).severity).toBe('critical');
+    expect(only(checkSynFlood(twoLooks({ both: drops, rates: { tcpstate_syn_queue_drops_total: 1 } }))).severity).toBe('critical');
+  });
+
+  it('many half-open handshakes host-wide without cookies, drops or a full port: info (slow clients), not a flood', () => {
+    const finding = only(checkSynFlood(twoLooks({ both: synRecv(1100, null) })));
     expect(finding.severity).toBe('info');
     expect(finding.headline).toContain('slow clients');
   });
 
-  it('with one snapshot the defence is unknown: a warning that says so, with the totals since boot', () => {
-    const finding = only(checkSynFlood(oneLook(synRecv(1100))));
+  it('procfs with one snapshot: the defence is unknown, a warning that says so, with the totals since boot', () => {
+    const finding = only(checkSynFlood(oneLook(synRecv(1100, null))));
     expect(finding.severity).toBe('warning');
     expect(text(finding)).toContain('SYN cookies sent: 0 since boot');
     expect(text(finding)).toContain('--diagnose.interval');
   });
 
-  it('near miss: exactly 25% of the backlog stays quiet even with cookies', () => {
-    expect(only(checkSynFlood(twoLooks({ both: synRecv(1024), rates: { tcpstate_syncookies_sent_total: 50 } }))).severity).toBe('ok');
-  });
-
-  it('without tcp_max_syn_backlog it is not checked', () => {
-    expect(only(checkSynFlood(oneLook((b) => b.withoutSysctl('net.ipv4.tcp_max_syn_backlog')))).severity).toBe('skipped');
+  it('without backlogs and without tcp_max_syn_backlog it is not checked', () => {
+    expect(only(checkSynFlood(oneLook((b) => b.without('tcpstate_listen_queue_max').withoutSysctl('net.ipv4.tcp_max_syn_backlog')))).severity).toBe('skipped');
   });
 });
 
@@ -222,7 +246,7 @@ describe('CLOSE_WAIT (TCPCloseWaitLeak)', () => {
     expect(finding).toMatchObject({ severity: 'warning', labels: { port: '8082', process: 'leaky-worker' }, runbook: 'docs/runbooks.md#tcpclosewaitleak' });
     expect(finding.headline).toContain('port 8082: 20 sockets');
     expect(text(finding)).toContain('held by (CLOSE_WAIT on all ports): leaky-worker 20, nginx 3');
-    expect(finding.sustained).toContain('30m');
+    expect(finding.sustained).toContain('10m');
   });
 
   it('near miss: 19 stays quiet', () => {
@@ -271,22 +295,40 @@ describe('CLOSE_WAIT (TCPCloseWaitLeak)', () => {
 });
 
 describe('ephemeral ports (TCPEphemeralPortExhaustion)', () => {
+  const towards = (remote_address: string, remote_port: string, share: number) => (b: SnapshotBuilder) =>
+    b.set('tcpstate_ephemeral_destination_usage_ratio', { remote_address, remote_port }, share).set('tcpstate_ephemeral_port_usage_ratio', {}, share);
   const usage = (share: number) => (b: SnapshotBuilder) => b.set('tcpstate_ephemeral_port_usage_ratio', {}, share);
 
-  it('above 70%: warning, with the range and its size', () => {
-    const finding = only(checkEphemeralPorts(oneLook(usage(0.75))));
-    expect(finding).toMatchObject({ severity: 'warning', runbook: 'docs/runbooks.md#tcpephemeralportexhaustion' });
+  it('a destination above 70%: warning naming it, with the range and its size', () => {
+    const finding = only(checkEphemeralPorts(oneLook(towards('10.0.0.5', '5432', 0.75))));
+    expect(finding).toMatchObject({ severity: 'warning', runbook: 'docs/runbooks.md#tcpephemeralportexhaustion', labels: { remote_address: '10.0.0.5', remote_port: '5432' } });
+    expect(finding.headline).toContain('Connections to 10.0.0.5 port 5432 use 75%');
     expect(text(finding)).toContain('75% of ip_local_port_range 32768-60999 (28232 ports, about 21174 used towards it)');
+    expect(text(finding)).toContain("ss -tan '( dst = 10.0.0.5 and dport = :5432 )'");
   });
 
-  it('above 90%: critical, saying connect() is about to fail', () => {
-    const finding = only(checkEphemeralPorts(oneLook(usage(0.95))));
-    expect(finding.severity).toBe('critical');
+  it('above 90%: critical, saying connect() is about to fail; an IPv6 destination in brackets for ss', () => {
+    const finding = only(checkEphemeralPorts(oneLook(towards('2001:db8::7', '443', 0.95))));
+    expect(finding).toMatchObject({ severity: 'critical', labels: { remote_address: '2001:db8::7', remote_port: '443' } });
     expect(finding.headline).toContain('EADDRNOTAVAIL');
+    expect(text(finding)).toContain('dst = [2001:db8::7]');
   });
 
-  it('near miss: exactly 70% is quiet', () => {
-    expect(only(checkEphemeralPorts(oneLook(usage(0.7)))).severity).toBe('ok');
+  it('two busy destinations: one finding each', () => {
+    const findings = checkEphemeralPorts(oneLook((b) => towards('10.0.0.5', '5432', 0.95)(b).set('tcpstate_ephemeral_destination_usage_ratio', { remote_address: '10.0.0.6', remote_port: '80' }, 0.72)));
+    expect(findings.map((f) => [f.severity, f.labels.remote_address])).toEqual([['critical', '10.0.0.5'], ['warning', '10.0.0.6']]);
+  });
+
+  it('without the per-destination series, the busiest destination\'s ratio stands in, unnamed', () => {
+    const finding = only(checkEphemeralPorts(oneLook(usage(0.75))));
+    expect(finding).toMatchObject({ severity: 'warning', labels: {} });
+    expect(finding.headline).toContain('One destination uses 75%');
+  });
+
+  it('near miss: exactly 70% is quiet, and the healthy line names the busiest destination', () => {
+    const finding = only(checkEphemeralPorts(oneLook(towards('10.0.0.5', '5432', 0.7))));
+    expect(finding.severity).toBe('ok');
+    expect(finding.headline).toContain('10.0.0.5 port 5432 uses 70%');
   });
 
   it('without the ratio (no ip_local_port_range) it is not checked', () => {

@@ -59,7 +59,7 @@ describe('the text report', () => {
     expect(block).toMatch(/app +The application never close\(\)s/);
     expect(block).toMatch(/kernel +None: no sysctl drains CLOSE_WAIT/);
     expect(block).toMatch(/runbook +docs\/runbooks\.md#tcpclosewaitleak\n/);
-    expect(block).toContain('TCPCloseWaitLeak fires only when this holds at or above the floor for 30m, then for 15m; this was one look. Sustained? Check the dashboard/alerts.');
+    expect(block).toContain('TCPCloseWaitLeak fires only when this holds at or above the floor for 10m, then for 5m; this was one look. Sustained? Check the dashboard/alerts.');
   });
 
   it('ends with the states, the top ports and processes, and the result with its exit code', () => {

@@ -27,7 +27,7 @@ function alert(name: string): { exprs: string; fors: string[] } {
  */
 describe('THRESHOLDS equal the alert defaults in alerts/tcpstate.rules.yml', () => {
   it.each([
-    ['TCPSynFlood', [`> ${THRESHOLDS.synFlood.backlogShare}`]],
+    ['TCPSynFlood', [`> ${THRESHOLDS.synFlood.portBacklogShare} * tcpstate_listen_queue_max`, `syncookies_sent:rate5m > ${THRESHOLDS.synFlood.cookiesPerSecond}`, `backlog_usage:ratio > ${THRESHOLDS.synFlood.backlogShare}`]],
     ['TCPSynQueueDrops', [`rate5m > ${THRESHOLDS.synQueueDrops.perSecond}`]],
     ['TCPListenQueueOverflow', [`> ${THRESHOLDS.listenQueue.queueShare})`, `rate5m > ${THRESHOLDS.listenQueue.perSecond})`]],
     ['TCPCloseWaitLeak', [`>= ${THRESHOLDS.closeWait.floor}`]],
@@ -64,8 +64,8 @@ describe('THRESHOLDS equal the alert defaults in alerts/tcpstate.rules.yml', () 
     for (const [name, note] of Object.entries(sustained)) {
       for (const duration of alert(name).fors) expect({ name, note }).toEqual({ name, note: expect.stringContaining(`for ${duration}`) });
     }
-    expect(alert('TCPCloseWaitLeak').exprs).toContain('[30m]');
-    expect(THRESHOLDS.closeWait.sustained).toContain('30m');
+    expect(alert('TCPCloseWaitLeak').exprs).toContain('[10m]');
+    expect(THRESHOLDS.closeWait.sustained).toContain('10m');
   });
 
   it('every check names an alert that exists and a runbook section that exists', () => {

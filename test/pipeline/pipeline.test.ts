@@ -8,7 +8,10 @@
  * `ip netns exec ... node http-batch.mjs` (one node start-up per batch of requests).
  *
  * Time budget: about a minute. Prometheus scrapes and evaluates every second; the rules are a
- * copy of alerts/tcpstate.rules.yml with every `for:` cut to a few seconds (see shortenedRules).
+ * copy of alerts/tcpstate.rules.yml with every `for:` cut to 5 s (shortenedRules, shared with the
+ * real-fault tests in test/e2e/faults). The windows need no change: min_over_time(...[10m]) over a
+ * series that is seconds old is the minimum of the samples there are (>= 20 from the first scrape,
+ * since the farm is up before the exporter starts), and deriv(...[10m]) needs two samples.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -19,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { shortenedRules, sleep, waitFor } from '../e2e/faults/monitoring-stack.js';
 import { describeWithNetns, exporterBin, TestNamespace, type RunningFarm } from '../helpers/netns.js';
 import { toolOrSkip } from '../helpers/require-tool.js';
 import { loadDashboard, panelQueries, variableQuery, type PanelQuery } from '../grafana/dashboard-queries.js';
@@ -137,21 +141,6 @@ interface WebhookPayload {
   status: string;
   receiver: string;
   alerts: { status: string; labels: Record<string, string>; annotations: Record<string, string> }[];
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `check` until it returns a value (not undefined), at most `timeoutMs`; throws `describe()` on timeout. */
-async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, describe: () => string = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 0; ; attempt++) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms (${attempt + 1} attempts) waiting for ${what}\n${describe()}`);
-    await sleep(500);
-  }
 }
 
 describe('Grafana interpolation (used to run the dashboard queries below)', () => {
@@ -477,28 +466,6 @@ describeWithNetns('pipeline: farm -> exporter -> Prometheus -> Alertmanager -> w
 
 interface RuleFile {
   groups: { name: string; interval?: string; rules: { alert?: string; record?: string; expr: string; for?: string }[] }[];
-}
-
-/**
- * A copy of alerts/tcpstate.rules.yml that can fire within seconds. Only the `for:` durations
- * change (to 5s): the expressions, thresholds and range windows are the project's own, so the
- * CLOSE_WAIT leak is detected by exactly the expression that ships. The windows need no change:
- * min_over_time(...[30m]) over a series that is 20 s old is the minimum of the samples there are
- * (>= 20 from the first scrape, since the farm is up before the exporter starts), and deriv(...[30m])
- * needs two samples, which 1 s scrapes give after 2 s.
- */
-export function shortenedRules(original: string): string {
-  const doc = parse(original) as RuleFile;
-  let alerts = 0;
-  for (const group of doc.groups) {
-    for (const rule of group.rules) {
-      if (rule.alert === undefined) continue;
-      alerts++;
-      if (rule.for !== undefined) rule.for = '5s';
-    }
-  }
-  if (alerts === 0) throw new Error('no alerts in the rule file');
-  return stringify(doc);
 }
 
 function prometheusConfig(rulesFile: string): string {

@@ -1,7 +1,7 @@
 import { healthy, identity, problem, skipped, type Finding, type Remedy } from '../finding.js';
 import { count, perSecond, percent } from '../format.js';
 import { collectorProblem, rate, ratesProblem, type Observation } from '../observation.js';
-import { sum, sysctl } from '../snapshot.js';
+import { sum, sumBy, sysctl, type Snapshot } from '../snapshot.js';
 import { THRESHOLDS } from '../thresholds.js';
 import { busiestPorts, counterEvidence, describePorts, window } from './common.js';
 
@@ -29,47 +29,101 @@ const SYNCOOKIES_REMEDY: Remedy = {
   kernel: 'sysctl -w net.ipv4.tcp_syncookies=1 and persist it in /etc/sysctl.d/ (in a container it is per network namespace: Kubernetes securityContext.sysctls).',
 };
 
-/** The counters that show the kernel defending a SYN queue (TCPSynFlood's second half). */
+/** The counters that show the kernel defending a SYN queue (TCPSynFlood's kernel-evidence legs). */
 const DEFENCE_COUNTERS: ReadonlyArray<readonly [label: string, metric: string]> = [
   ['SYN cookies sent', 'tcpstate_syncookies_sent_total'],
   ['SYN queue drops', 'tcpstate_syn_queue_drops_total'],
   ['listen drops', 'tcpstate_listen_drops_total'],
 ];
 
-/** TCPSynFlood: SYN_RECV piling up toward tcp_max_syn_backlog while the kernel sends cookies or drops SYNs. */
+interface SynQueue {
+  readonly port: string;
+  readonly synRecv: number;
+  readonly backlog: number;
+  readonly share: number;
+}
+
+/**
+ * Each listening port's SYN queue: SYN_RECV on the port against its backlog, which is the
+ * kernel's SYN-queue limit per listener (netlink source only: procfs has no backlog). Fullest first.
+ */
+function synQueues(snapshot: Snapshot): SynQueue[] {
+  const synRecv = sumBy(snapshot, 'tcpstate_port_sockets', 'port', { state: 'syn_recv' });
+  return [...sumBy(snapshot, 'tcpstate_listen_queue_max', 'port')]
+    .filter(([, backlog]) => backlog > 0)
+    .map(([port, backlog]) => ({ port, backlog, synRecv: synRecv.get(port) ?? 0, share: (synRecv.get(port) ?? 0) / backlog }))
+    .sort((a, b) => b.share - a.share || (a.port < b.port ? -1 : 1));
+}
+
+const queueText = ({ port, synRecv, backlog, share }: SynQueue): string => `port ${port}: SYN_RECV ${count(synRecv)} = ${percent(share)} of its backlog ${count(backlog)}`;
+
+/**
+ * TCPSynFlood, as the alert: a port whose SYN_RECV is above a share of its own backlog; else,
+ * host-wide, SYN cookies at a sustained rate, or SYN_RECV high against tcp_max_syn_backlog while
+ * SYNs are dropped (the tcp_syncookies=0 limit), on the port with the most SYN_RECV.
+ */
 export function checkSynFlood(observation: Observation): Finding[] {
-  const missing = collectorProblem(observation, 'sockets') ?? collectorProblem(observation, 'sysctl');
-  if (missing !== undefined) return [skipped(SYN_FLOOD, 'SYN flood', missing)];
+  const what = 'SYN flood';
+  const missing = collectorProblem(observation, 'sockets');
+  if (missing !== undefined) return [skipped(SYN_FLOOD, what, missing)];
   const { current } = observation;
-  const synRecv = sum(current, 'tcpstate_sockets', { state: 'syn_recv' });
-  const backlog = sysctl(current, 'net.ipv4.tcp_max_syn_backlog');
-  if (synRecv === undefined || backlog === undefined || backlog <= 0) return [skipped(SYN_FLOOD, 'SYN flood', 'net.ipv4.tcp_max_syn_backlog is not readable')];
-
-  const { backlogShare, sustained } = THRESHOLDS.synFlood;
-  const share = synRecv / backlog;
-  const level = `SYN_RECV ${count(synRecv)} = ${percent(share)} of net.ipv4.tcp_max_syn_backlog ${backlog} (alert above ${percent(backlogShare)})`;
-  if (share <= backlogShare) return [healthy(SYN_FLOOD, `No SYN flood: ${level}`)];
-
-  const evidence = [level];
-  const ports = busiestPorts(current, 'syn_recv');
-  if (ports.length > 0) evidence.push(`SYN_RECV by port: ${describePorts(ports)}`);
-  // The busiest port locates the flood for machines, as the port label would on an alert.
-  const labels: Record<string, string> = ports[0] === undefined ? {} : { port: ports[0].port };
+  const { portBacklogShare, cookiesPerSecond, backlogShare, sustained } = THRESHOLDS.synFlood;
+  const queues = synQueues(current);
+  const maxSynBacklog = collectorProblem(observation, 'sysctl') === undefined ? sysctl(current, 'net.ipv4.tcp_max_syn_backlog') : undefined;
+  if (queues.length === 0 && (maxSynBacklog === undefined || maxSynBacklog <= 0)) {
+    return [skipped(SYN_FLOOD, what, 'neither the listeners\' backlogs (netlink source) nor net.ipv4.tcp_max_syn_backlog are readable')];
+  }
 
   const noDefenceData = ratesProblem(observation) ?? collectorProblem(observation, 'netstat');
+  const defence = DEFENCE_COUNTERS.map(([label, metric]) => ({ label, metric, perSec: noDefenceData === undefined ? rate(observation, metric) : undefined }));
+  const defenceEvidence =
+    noDefenceData === undefined
+      ? `${window(observation)}: ${defence.map(({ label, perSec }) => `${label} ${perSec === undefined ? 'n/a' : perSecond(perSec)}`).join(', ')}`
+      : `${DEFENCE_COUNTERS.map(([label, metric]) => counterEvidence(observation, label, metric)).join('; ')}; whether the kernel is defending itself now is unknown: ${noDefenceData}`;
+
+  // 1. Per port, against the port's own backlog: no rate needed.
+  const flooded = queues.filter((queue) => queue.share > portBacklogShare);
+  if (flooded.length > 0) {
+    return flooded.map((queue) =>
+      problem(SYN_FLOOD, 'critical', `SYN flood on port ${queue.port}: ${count(queue.synRecv)} half-open connections, ${percent(queue.share)} of its backlog`, {
+        evidence: [`${queueText(queue)} (alert above ${percent(portBacklogShare)})`, defenceEvidence],
+        remedy: SYN_FLOOD_REMEDY,
+        labels: { port: queue.port },
+        sustained,
+      }),
+    );
+  }
+
+  // 2. Host-wide, from the kernel's counters, on the port with the most SYN_RECV.
+  const synRecv = sum(current, 'tcpstate_sockets', { state: 'syn_recv' }) ?? 0;
+  const share = maxSynBacklog !== undefined && maxSynBacklog > 0 ? synRecv / maxSynBacklog : undefined;
+  const level = share === undefined ? `SYN_RECV ${count(synRecv)}` : `SYN_RECV ${count(synRecv)} = ${percent(share)} of net.ipv4.tcp_max_syn_backlog ${maxSynBacklog} (alert above ${percent(backlogShare)} with drops)`;
+  const evidence = [level];
+  if (queues[0] !== undefined) evidence.push(`fullest SYN queue: ${queueText(queues[0])} (alert above ${percent(portBacklogShare)})`);
+  const ports = busiestPorts(current, 'syn_recv');
+  if (ports.length > 0) evidence.push(`SYN_RECV by port: ${describePorts(ports)}`);
+  evidence.push(defenceEvidence);
+  const labels: Record<string, string> = ports[0] === undefined ? {} : { port: ports[0].port };
+  const highShare = share !== undefined && share > backlogShare;
+
   if (noDefenceData !== undefined) {
-    evidence.push(...DEFENCE_COUNTERS.map(([label, metric]) => counterEvidence(observation, label, metric)));
-    evidence.push(`whether the kernel is defending itself now is unknown: ${noDefenceData}`);
+    if (!highShare) return [healthy(SYN_FLOOD, `No SYN flood: no port's SYN queue above ${percent(portBacklogShare)} of its backlog; ${level}`, evidence)];
     return [problem(SYN_FLOOD, 'warning', `SYN_RECV at ${percent(share)} of tcp_max_syn_backlog: possible SYN flood`, { evidence, remedy: SYN_FLOOD_REMEDY, labels, sustained })];
   }
-  const defence = DEFENCE_COUNTERS.map(([label, metric]) => ({ label, perSec: rate(observation, metric) }));
-  evidence.push(
-    `${window(observation)}: ${defence.map(({ label, perSec }) => `${label} ${perSec === undefined ? 'n/a' : perSecond(perSec)}`).join(', ')}`,
-  );
-  if (defence.some(({ perSec }) => perSec !== undefined && perSec > 0)) {
-    return [problem(SYN_FLOOD, 'critical', `SYN flood: SYN_RECV at ${percent(share)} of tcp_max_syn_backlog and the kernel is sending cookies or dropping SYNs`, { evidence, remedy: SYN_FLOOD_REMEDY, labels, sustained })];
+  const perSec = (metric: string): number => defence.find((d) => d.metric === metric)?.perSec ?? 0;
+  const cookies = perSec('tcpstate_syncookies_sent_total');
+  const dropping = perSec('tcpstate_syn_queue_drops_total') > 0 || perSec('tcpstate_listen_drops_total') > 0;
+  if (cookies > cookiesPerSecond) {
+    return [problem(SYN_FLOOD, 'critical', `SYN flood: the kernel sends ${perSecond(cookies)} SYN cookies (a SYN queue is full; alert above ${perSecond(cookiesPerSecond)})`, { evidence, remedy: SYN_FLOOD_REMEDY, labels, sustained })];
   }
-  return [problem(SYN_FLOOD, 'info', `Many half-open handshakes (${percent(share)} of tcp_max_syn_backlog) but no SYN cookies or drops: slow clients rather than a flood`, { evidence, remedy: SLOW_HANDSHAKE_REMEDY, labels, sustained })];
+  if (highShare && dropping) {
+    return [problem(SYN_FLOOD, 'critical', `SYN flood: SYN_RECV at ${percent(share)} of tcp_max_syn_backlog and the kernel is dropping SYNs`, { evidence, remedy: SYN_FLOOD_REMEDY, labels, sustained })];
+  }
+  if (highShare) {
+    return [problem(SYN_FLOOD, 'info', `Many half-open handshakes (${percent(share)} of tcp_max_syn_backlog) but no SYN-queue filling up: slow clients rather than a flood`, { evidence, remedy: SLOW_HANDSHAKE_REMEDY, labels, sustained })];
+  }
+  const fullest = queues[0] === undefined ? level : queueText(queues[0]);
+  return [healthy(SYN_FLOOD, `No SYN flood: ${fullest}`, evidence)];
 }
 
 /** TCPSynQueueDrops: SYNs dropped because a SYN queue was full and no cookie could be sent. */

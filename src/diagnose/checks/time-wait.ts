@@ -1,7 +1,7 @@
 import { healthy, identity, problem, skipped, type Finding, type Remedy } from '../finding.js';
 import { count, percent, perSecond } from '../format.js';
 import { collectorProblem, rate, type Observation } from '../observation.js';
-import { sum, sysctl } from '../snapshot.js';
+import { select, sum, sysctl, type Snapshot } from '../snapshot.js';
 import { THRESHOLDS } from '../thresholds.js';
 import { counterEvidence, window } from './common.js';
 
@@ -25,33 +25,66 @@ const TW_RECYCLE_REMEDY: Remedy = {
   kernel: 'sysctl -w net.ipv4.tcp_tw_recycle=0 and remove it from /etc/sysctl.conf and /etc/sysctl.d/; for outgoing port reuse use net.ipv4.tcp_tw_reuse=1.',
 };
 
-/** TCPEphemeralPortExhaustion: the busiest destination's share of ip_local_port_range. */
+interface Destination {
+  /** "10.0.0.5 port 5432", or "the busiest destination" without the per-destination series. */
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly share: number;
+}
+
+/**
+ * The destinations the alert looks at: each of tcpstate_ephemeral_destination_usage_ratio (the
+ * busiest --collector.sockets.ephemeral-destinations), busiest first; without that series the
+ * busiest destination's unnamed ratio, as the alert's fallback does.
+ */
+function destinations(snapshot: Snapshot): Destination[] {
+  const named = select(snapshot, 'tcpstate_ephemeral_destination_usage_ratio')
+    .map(({ labels, value }) => ({
+      name: `${labels.remote_address ?? '?'} port ${labels.remote_port ?? '?'}`,
+      labels: { remote_address: labels.remote_address ?? '', remote_port: labels.remote_port ?? '' },
+      share: value,
+    }))
+    .sort((a, b) => b.share - a.share || (a.name < b.name ? -1 : 1));
+  if (named.length > 0) return named;
+  const busiest = sum(snapshot, 'tcpstate_ephemeral_port_usage_ratio');
+  return busiest === undefined ? [] : [{ name: 'the busiest destination', labels: {}, share: busiest }];
+}
+
+/** TCPEphemeralPortExhaustion: each busy destination's share of ip_local_port_range. */
 export function checkEphemeralPorts(observation: Observation): Finding[] {
   const what = 'Ephemeral ports';
   const missing = collectorProblem(observation, 'sockets');
   if (missing !== undefined) return [skipped(EPHEMERAL, what, missing)];
   const { current } = observation;
-  const share = sum(current, 'tcpstate_ephemeral_port_usage_ratio');
-  if (share === undefined) return [skipped(EPHEMERAL, what, 'net.ipv4.ip_local_port_range is not readable')];
+  const busy = destinations(current);
+  if (busy.length === 0) return [skipped(EPHEMERAL, what, 'net.ipv4.ip_local_port_range is not readable')];
   const { warningShare, criticalShare } = THRESHOLDS.ephemeralPorts;
   const limits = `warning above ${percent(warningShare)}, critical above ${percent(criticalShare)}`;
-  if (share <= warningShare) return [healthy(EPHEMERAL, `Ephemeral ports: the busiest destination uses ${percent(share)} of ip_local_port_range (${limits})`)];
+  const over = busy.filter((destination) => destination.share > warningShare);
+  if (over.length === 0) return [healthy(EPHEMERAL, `Ephemeral ports: ${busy[0]!.name} uses ${percent(busy[0]!.share)} of ip_local_port_range, the most of any destination (${limits})`)];
 
   const low = sysctl(current, 'net.ipv4.ip_local_port_range', 0);
   const high = sysctl(current, 'net.ipv4.ip_local_port_range', 1);
-  const range = low !== undefined && high !== undefined ? ` ${low}-${high} (${high - low + 1} ports, about ${Math.round(share * (high - low + 1))} used towards it)` : '';
-  const evidence = [`busiest destination (remote address and port): ${percent(share)} of ip_local_port_range${range} (${limits})`];
-  evidence.push(`TIME_WAIT: ${count(sum(current, 'tcpstate_sockets', { state: 'time_wait' }) ?? 0)} sockets; sockets on ephemeral local ports: ${count(sum(current, 'tcpstate_ephemeral_ports_used') ?? 0)}`);
-  if (collectorProblem(observation, 'netstat') === undefined) evidence.push(counterEvidence(observation, 'new outgoing connections (active opens)', 'tcpstate_active_opens_total'));
-  evidence.push('find the destination: `ss -tan | awk \'NR>1 {print $5}\' | sort | uniq -c | sort -rn | head`');
-  const critical = share > criticalShare;
-  return [
-    problem(EPHEMERAL, critical ? 'critical' : 'warning', `One destination uses ${percent(share)} of the ephemeral port range${critical ? ': connect() to it is about to fail with EADDRNOTAVAIL' : ''}`, {
+  const common = [`TIME_WAIT: ${count(sum(current, 'tcpstate_sockets', { state: 'time_wait' }) ?? 0)} sockets; sockets on ephemeral local ports: ${count(sum(current, 'tcpstate_ephemeral_ports_used') ?? 0)}`];
+  if (collectorProblem(observation, 'netstat') === undefined) common.push(counterEvidence(observation, 'new outgoing connections (active opens)', 'tcpstate_active_opens_total'));
+  return over.map(({ name, labels, share }) => {
+    const range = low !== undefined && high !== undefined ? ` ${low}-${high} (${high - low + 1} ports, about ${Math.round(share * (high - low + 1))} used towards it)` : '';
+    const named = labels.remote_address !== undefined;
+    const evidence = [`${named ? `destination ${name}` : 'busiest destination (remote address and port)'}: ${percent(share)} of ip_local_port_range${range} (${limits})`, ...common];
+    evidence.push(
+      named
+        ? `its sockets: \`ss -tan '( dst = ${labels.remote_address!.includes(':') ? `[${labels.remote_address}]` : labels.remote_address} and dport = :${labels.remote_port} )'\``
+        : 'find the destination: `ss -tan | awk \'NR>1 {print $5}\' | sort | uniq -c | sort -rn | head`',
+    );
+    const critical = share > criticalShare;
+    const who = named ? `Connections to ${name} use` : 'One destination uses';
+    return problem(EPHEMERAL, critical ? 'critical' : 'warning', `${who} ${percent(share)} of the ephemeral port range${critical ? ': connect() to it is about to fail with EADDRNOTAVAIL' : ''}`, {
       evidence,
       remedy: EPHEMERAL_REMEDY,
+      labels,
       sustained: THRESHOLDS.ephemeralPorts.sustained,
-    }),
-  ];
+    });
+  });
 }
 
 /** TCPTimeWaitBucketsOverflow: tcp_max_tw_buckets reached, closing sockets skip TIME_WAIT. */
