@@ -17,6 +17,8 @@ export interface AlertThreshold {
 
 export const ALERT_THRESHOLDS = {
   synBacklog: { alert: 'TCPSynFlood', severity: 'critical', op: '>', value: THRESHOLDS.synFlood.backlogShare },
+  synPortBacklog: { alert: 'TCPSynFlood', severity: 'critical', op: '>', value: THRESHOLDS.synFlood.portBacklogShare },
+  synCookies: { alert: 'TCPSynFlood', severity: 'critical', op: '>', value: THRESHOLDS.synFlood.cookiesPerSecond },
   listenQueueFill: { alert: 'TCPListenQueueOverflow', severity: 'warning', op: '>', value: THRESHOLDS.listenQueue.queueShare },
   closeWait: { alert: 'TCPCloseWaitLeak', severity: 'warning', op: '>=', value: THRESHOLDS.closeWait.floor },
   ephemeralWarning: { alert: 'TCPEphemeralPortExhaustion', severity: 'warning', op: '>', value: THRESHOLDS.ephemeralPorts.warningShare },

@@ -2,22 +2,29 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { ALERT_THRESHOLDS as T } from '../alert-thresholds.js';
 import { alertSteps, limitDashed, runbookLink, settingPanel, steps, thresholdLines, timeseriesPanel, type DashboardRow } from '../panels.js';
-import { query, rate, refIds, sockets, sysctl } from '../queries.js';
+import { PORT_SEL, query, rate, refIds, sockets, sysctl } from '../queries.js';
 
 export function synFloodRow(): DashboardRow {
   return {
     title: 'SYN flood',
     panels: [
       timeseriesPanel(
-        'SYN_RECV vs tcp_max_syn_backlog',
-        'Half-open incoming connections (SYN_RECV, request sockets included) against net.ipv4.tcp_max_syn_backlog (dashed). A flood pushes the count toward the limit.',
+        'SYN queue fill per port',
+        `SYN_RECV sockets on each listening port as a share of that port's own backlog (its listen() backlog, capped by somaxconn): with SYN cookies on, a listener's SYN queue stops at about its backlog, so this is what fills in a flood. TCPSynFlood fires above ${T.synPortBacklog.value * 100}% (netlink source only: /proc/net/tcp has no backlog).`,
       )
         .span(9)
-        .targets(refIds(query(sockets('syn_recv'), '{{instance}} syn_recv'), query(sysctl('net.ipv4.tcp_max_syn_backlog'), '{{instance}} tcp_max_syn_backlog limit')))
-        .withOverride(limitDashed()),
+        .unit('percentunit')
+        .targets(
+          refIds(
+            query(`max by (instance, port) (tcpstate_port_sockets{${PORT_SEL}, state="syn_recv"}) / max by (instance, port) (tcpstate_listen_queue_max{${PORT_SEL}} > 0)`, '{{instance}} :{{port}}'),
+          ),
+        )
+        .thresholds(alertSteps(T.synPortBacklog))
+        .thresholdsStyle(thresholdLines('line+area'))
+        .links([runbookLink(T.synPortBacklog.alert)]),
       timeseriesPanel(
-        'SYN backlog usage',
-        `SYN_RECV sockets as a share of tcp_max_syn_backlog. TCPSynFlood fires above ${T.synBacklog.value * 100}% while SYN cookies are sent or SYNs dropped.`,
+        'SYN backlog usage (host)',
+        `SYN_RECV sockets as a share of tcp_max_syn_backlog: TCPSynFlood's fallback where the per-port backlog is unknown (procfs); it fires above ${T.synBacklog.value * 100}% while SYNs are dropped.`,
       )
         .span(9)
         .unit('percentunit')
@@ -45,11 +52,20 @@ export function synFloodRow(): DashboardRow {
         ])
         .links([runbookLink(T.syncookies.alert)]),
       timeseriesPanel(
-        'SYN cookies',
-        'SYN cookies sent (the SYN queue was full and the kernel answered statelessly), received back (valid ACKs) and failed (invalid cookies: often a flood of forged ACKs), and SYN-queue overflows answered with a cookie.',
+        'SYN_RECV vs tcp_max_syn_backlog',
+        'Half-open incoming connections (SYN_RECV, request sockets included) against net.ipv4.tcp_max_syn_backlog (dashed). With SYN cookies off, the host-wide limit is what a flood runs into.',
       )
-        .span(12)
+        .span(8)
+        .targets(refIds(query(sockets('syn_recv'), '{{instance}} syn_recv'), query(sysctl('net.ipv4.tcp_max_syn_backlog'), '{{instance}} tcp_max_syn_backlog limit')))
+        .withOverride(limitDashed()),
+      timeseriesPanel(
+        'SYN cookies',
+        `SYN cookies sent (some listener's SYN queue was full and the kernel answered statelessly), received back (valid ACKs) and failed (invalid cookies: often a flood of forged ACKs), and SYN-queue overflows answered with a cookie. TCPSynFlood fires above ${T.synCookies.value} cookies sent per second.`,
+      )
+        .span(8)
         .unit('cps')
+        .thresholds(alertSteps(T.synCookies))
+        .thresholdsStyle(thresholdLines('dashed'))
         .targets(
           refIds(
             query(rate('tcpstate_syncookies_sent_total'), '{{instance}} sent'),
@@ -62,7 +78,7 @@ export function synFloodRow(): DashboardRow {
         'SYN queue drops and SYN retransmits',
         'SYNs dropped because the SYN queue was full and no cookie could be sent (TCPSynQueueDrops fires on any), and SYN/SYN-ACK retransmissions (handshakes that needed a second try).',
       )
-        .span(12)
+        .span(8)
         .unit('cps')
         .targets(
           refIds(
