@@ -40,12 +40,23 @@ describe('deploy/kubernetes', () => {
 });
 
 describe('deploy/systemd', () => {
-  it('ExecStart passes flags the exporter accepts', () => {
-    const unit = read('deploy/systemd/tcpstate-exporter.service');
-    const execStart = /^ExecStart=((?:[^\n]*\\\n)*[^\n]*)/m.exec(unit)![1]!.replace(/\\\n/g, ' ').trim().split(/\s+/);
-    expect(execStart.slice(0, 2)).toEqual(['/usr/bin/env', 'tcpstate-exporter']);
-    acceptsFlags(execStart.slice(2));
-    expect(unit).toMatch(/RestrictAddressFamilies=.*AF_NETLINK/);
+  /** The ExecStart= lines of a unit or drop-in, continuation lines joined, split into words. */
+  const execStarts = (file: string): string[][] =>
+    [...read(file).matchAll(/^ExecStart=((?:[^\n]*\\\n)*[^\n]*)/gm)].map((m) => m[1]!.replace(/\\\n/g, ' ').trim().split(/\s+/).filter((w) => w !== ''));
+
+  it('ExecStart runs /usr/local/bin/tcpstate-exporter with flags the exporter accepts', () => {
+    const [execStart] = execStarts('deploy/systemd/tcpstate-exporter.service');
+    expect(execStart![0]).toBe('/usr/local/bin/tcpstate-exporter');
+    acceptsFlags(execStart!.slice(1));
+    expect(read('deploy/systemd/tcpstate-exporter.service')).toMatch(/^RestrictAddressFamilies=.*AF_NETLINK/m);
+  });
+
+  it('the process-collector drop-in resets ExecStart, then runs the same command with --collector.process', () => {
+    const [reset, execStart] = execStarts('deploy/systemd/process-collector.conf');
+    expect(reset).toEqual([]);
+    expect(execStart![0]).toBe('/usr/local/bin/tcpstate-exporter');
+    expect(execStart).toContain('--collector.process');
+    acceptsFlags(execStart!.slice(1));
   });
 });
 
