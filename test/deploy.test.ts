@@ -1,9 +1,13 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { validate } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseCommandLine } from '../src/cli.js';
 import { COLLECTORS } from '../src/collectors/index.js';
 import { parseConfig } from '../src/config.js';
+import { freePort, startExporter } from './helpers/exporter-process.js';
 
 const read = (path: string): string => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 
@@ -49,13 +53,75 @@ describe('deploy/systemd', () => {
   });
 });
 
-describe('Dockerfile', () => {
-  it('is multi-stage and runs as a non-root user', () => {
-    const dockerfile = read('Dockerfile');
-    expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
-    const user = /^USER (\S+)/m.exec(dockerfile)?.[1];
-    expect(user).toBeDefined();
-    expect(user!.split(':')[0]).not.toMatch(/^(0|root)$/);
-    expect(dockerfile).toContain('ENTRYPOINT ["node", "/app/dist/main.js"]');
+describe('Dockerfile (checked statically: no container engine here)', () => {
+  const text = read('Dockerfile');
+  const dockerfile = DockerfileParser.parse(text);
+  const instructions = dockerfile.getInstructions();
+  const args = (instruction: Instruction): string[] => instruction.getArguments().map((a) => a.getValue());
+  const stages = dockerfile.getFROMs();
+  const runtime = instructions.slice(instructions.indexOf(stages[stages.length - 1]!));
+  const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string>; engines: { node: string } };
+
+  it('parses and lints clean (dockerfile-utils)', () => {
+    expect(validate(text).map((d) => `${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
+  });
+
+  it('builds and runs on a supported Node LTS (22 or 24), one the engines field allows', () => {
+    expect(stages).toHaveLength(2);
+    for (const from of stages) {
+      const image = from.getImageName() + ':' + from.getImageTag();
+      expect(image).toMatch(/^node:(22|24)-/);
+      const major = /^node:(\d+)/.exec(image)![1]!;
+      expect(pkg.engines.node).toMatch(new RegExp(`(\\^|>=)${major}\\.`));
+    }
+  });
+
+  it('copies from the build context only files that exist and that .dockerignore lets through', () => {
+    const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    const isIgnored = (path: string): boolean => ignored.some((pattern) => pattern.startsWith('*.') ? path.endsWith(pattern.slice(1)) : path === pattern || path.startsWith(`${pattern}/`));
+    const fromContext = dockerfile.getCOPYs().filter((copy) => copy.getFromFlag() === null);
+    expect(fromContext.length).toBeGreaterThan(0);
+    for (const copy of fromContext) {
+      for (const source of args(copy).slice(0, -1)) {
+        expect(existsSync(new URL(`../${source}`, import.meta.url)), source).toBe(true);
+        expect(isIgnored(source), `${source} is excluded by .dockerignore`).toBe(false);
+      }
+    }
+  });
+
+  it('runs the built package’s bin as a non-root user', () => {
+    const entrypoint = runtime.find((i) => i.getKeyword() === 'ENTRYPOINT')!;
+    const workdir = args(runtime.find((i) => i.getKeyword() === 'WORKDIR')!)[0]!;
+    expect(args(entrypoint)).toEqual(['["node",', `"${workdir}/${pkg.bin['tcpstate-exporter']}"]`]);
+    // The runtime stage copies dist/ from the build stage, where tsc writes it.
+    const tsconfigBuild = JSON.parse(read('tsconfig.build.json')) as { compilerOptions: { outDir: string } };
+    expect(pkg.bin['tcpstate-exporter']!.startsWith(`${tsconfigBuild.compilerOptions.outDir}/`)).toBe(true);
+    const copied = dockerfile.getCOPYs().filter((c) => c.getFromFlag()?.getValue() === 'build').map((c) => args(c).slice(-1)[0]);
+    expect(copied).toContain(`./${tsconfigBuild.compilerOptions.outDir}`);
+    const user = args(runtime.find((i) => i.getKeyword() === 'USER')!)[0]!;
+    expect(user.split(':')[0]).not.toMatch(/^(0|root)$/);
+  });
+
+  describe('HEALTHCHECK', () => {
+    const healthcheck = runtime.find((i) => i.getKeyword() === 'HEALTHCHECK')!;
+    /** The exec-form command after CMD, as JSON. */
+    const command = JSON.parse(/CMD\s+(\[.*\])\s*$/s.exec(healthcheck.getTextContent().replace(/\\\n/g, ''))![1]!) as string[];
+
+    it('uses node, not curl, which the image lacks', () => {
+      expect(command.slice(0, 2)).toEqual(['node', '-e']);
+    });
+
+    it('passes against a running exporter and fails against a closed port', async () => {
+      const exporter = await startExporter([], [process.execPath], process.env);
+      try {
+        const check = (url: string): Promise<number> =>
+          new Promise((resolve) => execFile(process.execPath, command.slice(1), { env: { ...process.env, TCPSTATE_HEALTHCHECK_URL: url } }, (error) => resolve(error ? (error.code as number) : 0)));
+        expect(await check(`${exporter.url}/-/healthy`)).toBe(0);
+        const closed = await freePort();
+        expect(await check(`http://127.0.0.1:${closed}/-/healthy`)).toBe(1);
+      } finally {
+        await exporter.stop();
+      }
+    });
   });
 });
