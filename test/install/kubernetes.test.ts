@@ -6,7 +6,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { parseCommandLine } from '../../src/cli.js';
@@ -61,6 +61,24 @@ describe.skipIf(!kubectl.available)('Kubernetes manifests, rendered by kubectl k
     const objects = await renderComposition(tool, resources, components);
     for (const object of objects) expect(await schemaErrors(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
     expectAcceptedFlags(exporterOf(objects).args ?? []);
+  });
+
+  it('the kustomization of your own in docs/install.md renders with the image it names', async () => {
+    const doc = readFileSync(join(repoRoot, 'docs', 'install.md'), 'utf8');
+    const example = parse(/```yaml\n# kustomization\.yaml of your own\n([^]*?)```/.exec(doc)![1]!) as { resources: string[]; components: string[]; images: { name: string; newName: string; newTag: string }[] };
+    const local = (paths: string[]): string[] => paths.map((path) => path.replace('<path to this repository>/', ''));
+    const dir = mkdtempSync(join(tmpdir(), 'tcpstate-kustomize-'));
+    // kustomize takes only relative paths.
+    const fromDir = (paths: string[]): string[] => local(paths).map((path) => relative(dir, join(repoRoot, path)));
+    try {
+      writeFileSync(join(dir, 'kustomization.yaml'), stringify({ resources: fromDir(example.resources), components: fromDir(example.components), images: example.images }));
+      const objects = await render(tool, dir);
+      const image = example.images[0]!;
+      expect(podSpec(objects).containers[0]!.image).toBe(`${image.newName}:${image.newTag}`);
+      for (const object of objects) expect(await schemaErrors(object), `${object.kind} ${object.metadata.name}`).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the schema check catches a wrong manifest (a string where the API wants a boolean)', async () => {

@@ -75,6 +75,7 @@ export function find(objects: readonly K8sObject[], kind: string, name = 'tcpsta
 
 export interface Container {
   name: string;
+  image?: string;
   args?: string[];
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; privileged?: boolean; capabilities?: { drop?: string[]; add?: string[] } };
   volumeMounts?: { name: string; mountPath: string }[];
