@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExposition } from '../helpers/exposition.js';
 import { toolOrSkip } from '../helpers/require-tool.js';
 import { expectRealScrape, packageVersion, run, scrape, scratchDir, startListening } from './helpers.js';
-import { buildRelease, COMMAND_PATH, installRelease, type InstalledRelease } from './release.js';
+import { buildRelease, COMMAND_PATH, installRelease, linkCommand, type InstalledRelease } from './release.js';
 import { analyze, documentedExposure, installUnit, overallExposure, UNIT } from './systemd.js';
 
 const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
@@ -100,7 +100,7 @@ describe('systemd unit, installed from the release tarball', () => {
 
     rmSync(installed.bin);
     const missing = await analyze(tool, ['verify', `--root=${installed.root}`, UNIT]);
-    symlinkSync(relativeLauncher(), installed.bin);
+    linkCommand(installed);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain(`Command ${COMMAND_PATH} is not executable`);
   });
@@ -145,8 +145,3 @@ describe('systemd unit, installed from the release tarball', () => {
     expect(names(inside)).toEqual(names(plain));
   });
 });
-
-/** The launcher, relative to /usr/local/bin inside the root. */
-function relativeLauncher(): string {
-  return '../../../opt/tcpstate-exporter/tcpstate-exporter';
-}

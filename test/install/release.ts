@@ -35,10 +35,17 @@ export async function installRelease(tarball: string, root: string): Promise<Ins
   const unpacked = tarball.split('/').pop()!.replace(/\.tar\.gz$/, '');
   const dir = join(root, INSTALL_DIR);
   renameSync(join(opt, unpacked), dir);
-  const bin = join(root, COMMAND_PATH);
-  mkdirSync(join(root, 'usr', 'local', 'bin'), { recursive: true });
-  // Relative, so it resolves both from the host (the tests run it) and inside the root
-  // (`systemd-analyze --root` follows links there), like the absolute link on a real host.
-  symlinkSync(relative(dirname(bin), join(dir, 'tcpstate-exporter')), bin);
-  return { root, dir, bin };
+  const installed = { root, dir, bin: join(root, COMMAND_PATH) };
+  mkdirSync(dirname(installed.bin), { recursive: true });
+  linkCommand(installed);
+  return installed;
+}
+
+/**
+ * /usr/local/bin/tcpstate-exporter -> the launcher. Relative, so it resolves both from the host
+ * (the tests run it) and inside the root (`systemd-analyze --root` follows links there), like the
+ * absolute link on a real host.
+ */
+export function linkCommand(installed: InstalledRelease): void {
+  symlinkSync(relative(dirname(installed.bin), join(installed.dir, 'tcpstate-exporter')), installed.bin);
 }
