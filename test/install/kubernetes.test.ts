@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { parseCommandLine } from '../../src/cli.js';
 import { COLLECTORS } from '../../src/collectors/index.js';
-import { parseConfig } from '../../src/config.js';
+import { parseConfig } from '../../src/config/config.js';
 import { repoRoot } from '../helpers/netns.js';
 import { toolOrSkip } from '../helpers/require-tool.js';
 import { run } from './helpers.js';
