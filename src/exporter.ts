@@ -12,6 +12,23 @@ const CONTENT_TYPES: Record<ExpositionFormat, RegistryContentType> = {
   openmetrics: Registry.OPENMETRICS_CONTENT_TYPE,
 };
 
+/** Leaves room to render and send the answer before the client gives up, as blackbox_exporter does. */
+const RESPONSE_MARGIN_SECONDS = 0.5;
+
+/** Milliseconds the collectors get from a client's timeout: the timeout less the margin, at least a tenth of it. */
+export function collectionBudgetMs(timeoutSeconds: number): number {
+  return Math.max(timeoutSeconds - RESPONSE_MARGIN_SECONDS, timeoutSeconds / 10) * 1000;
+}
+
+/**
+ * The scrape timeout a request allows: Prometheus's X-Prometheus-Scrape-Timeout-Seconds, or, for
+ * a client that sends none (curl, a person), `fallbackSeconds`.
+ */
+export function scrapeTimeoutSeconds(header: string | string[] | undefined, fallbackSeconds: number): number {
+  const value = Number(Array.isArray(header) ? header[0] : header);
+  return Number.isFinite(value) && value > 0 ? Math.min(value, 300) : fallbackSeconds;
+}
+
 export interface Scrape {
   body: string;
   contentType: string;
@@ -66,9 +83,15 @@ export class Exporter {
     this.processMetrics = options.processMetrics ? new ProcessMetrics() : undefined;
   }
 
-  async scrape(format: ExpositionFormat = 'prometheus'): Promise<Scrape> {
+  /**
+   * `timeoutSeconds`: how long the client waits (Prometheus sends it); collectors still running
+   * shortly before then report a timeout instead of holding the scrape. A scrape that joins a
+   * collection in flight shares its deadline.
+   */
+  async scrape(format: ExpositionFormat = 'prometheus', timeoutSeconds?: number): Promise<Scrape> {
     if (this.inFlight === undefined) {
-      this.inFlight = this.collect().finally(() => {
+      const deadline = timeoutSeconds === undefined ? undefined : performance.now() + collectionBudgetMs(timeoutSeconds);
+      this.inFlight = this.collect(deadline).finally(() => {
         this.inFlight = undefined;
       });
     }
@@ -76,13 +99,13 @@ export class Exporter {
     return collection.render(format);
   }
 
-  private async collect(): Promise<Collection> {
+  private async collect(deadline: number | undefined): Promise<Collection> {
     this.collections++;
     const meta = new Registry();
     const success = scrapeGauge(meta, 'tcpstate_scrape_collector_success', 'Whether the collector succeeded in this scrape (1) or failed (0).', ['collector']);
     const duration = scrapeGauge(meta, 'tcpstate_scrape_collector_duration_seconds', 'How long the collector took in this scrape.', ['collector']);
 
-    const runs = await runCollectors(this.plan, this.context);
+    const runs = await runCollectors(this.plan, this.context, undefined, deadline);
     for (const { name, error, seconds } of runs) {
       if (error !== undefined) this.context.logger.error({ collector: name, err: error }, 'collector failed');
       else this.context.logger.debug({ collector: name, seconds }, 'collector succeeded');

@@ -8,7 +8,10 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { oneLine } from './errors.js';
-import type { Exporter, ExpositionFormat } from './exporter.js';
+import { scrapeTimeoutSeconds, type Exporter, type ExpositionFormat } from './exporter.js';
+
+/** For clients that do not say how long they wait (Prometheus does): generous, for a person with curl. */
+const DEFAULT_SCRAPE_TIMEOUT_SECONDS = 30;
 import { VERSION } from './version.js';
 import type { WebConfig } from './web-config.js';
 
@@ -91,7 +94,7 @@ export function createApp(config: Config, exporter: Exporter, web: WebConfig, lo
     }
     inFlight++;
     exporter
-      .scrape(negotiateFormat(req.headers.accept))
+      .scrape(negotiateFormat(req.headers.accept), scrapeTimeoutSeconds(req.headers['x-prometheus-scrape-timeout-seconds'], DEFAULT_SCRAPE_TIMEOUT_SECONDS))
       .then(
         (scrape) => {
           res.set('Content-Type', scrape.contentType).send(scrape.body);

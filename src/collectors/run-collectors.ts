@@ -115,17 +115,40 @@ async function runTableCollectors(collectors: readonly TableCollector[], plan: S
 }
 
 /**
+ * `work`, or, if it has not finished by `deadline` (ms, performance.now()), runs that report a
+ * timeout: with an empty registry, because the late work may still register into its own.
+ */
+async function byDeadline(work: Promise<CollectorRun[]>, names: readonly string[], deadline: number | undefined, newRegistry: () => Registry, started: bigint): Promise<CollectorRun[]> {
+  if (deadline === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<CollectorRun[]>((resolve) => {
+    timer = setTimeout(() => {
+      const seconds = secondsSince(started);
+      resolve(names.map((name) => ({ name, registry: newRegistry(), error: `timed out after ${seconds.toFixed(1)} s, the scrape's deadline`, seconds })));
+    }, Math.max(0, deadline - performance.now()));
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * Runs one scrape's collectors, each into a registry of its own made for this run, timing each
  * and catching its failure so the others still report. File collectors run alongside the scan
- * stage. Results are in list order, not completion order, so output built from them is stable.
- * Scrapes and `diagnose` both use it.
+ * stage. A collector still running at `deadline` (performance.now() ms; the scrape timeout
+ * Prometheus sends) reports a timeout, so the scrape is served on time. Results are in list
+ * order, not completion order, so output built from them is stable. Scrapes and `diagnose` both
+ * use it.
  */
-export async function runCollectors(plan: ScrapePlan, context: ScrapeContext, newRegistry: () => Registry = () => new Registry()): Promise<CollectorRun[]> {
+export async function runCollectors(plan: ScrapePlan, context: ScrapeContext, newRegistry: () => Registry = () => new Registry(), deadline?: number): Promise<CollectorRun[]> {
+  const started = now();
   const fileCollectors = plan.collectors.filter((collector): collector is FileCollector => collector.reads === 'files');
   const tableCollectors = plan.collectors.filter((collector): collector is TableCollector => collector.reads === 'socket-tables');
   const [tableRuns, fileRuns] = await Promise.all([
-    runTableCollectors(tableCollectors, plan, context, newRegistry),
-    Promise.all(fileCollectors.map((collector) => runFileCollector(collector, plan, context, newRegistry))),
+    byDeadline(runTableCollectors(tableCollectors, plan, context, newRegistry), tableCollectors.map((collector) => collector.name), deadline, newRegistry, started),
+    Promise.all(fileCollectors.map((collector) => byDeadline(runFileCollector(collector, plan, context, newRegistry).then((run) => [run]), [collector.name], deadline, newRegistry, started))).then((runs) => runs.flat()),
   ]);
   const byName = new Map([...tableRuns, ...fileRuns].map((run) => [run.name, run]));
   return plan.collectors.map((collector) => byName.get(collector.name)!);

@@ -1,5 +1,5 @@
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { open, readFile, readdir, readlink } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { open, readdir, readlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ProcReadError } from '../errors.js';
@@ -10,6 +10,30 @@ function describe(error: unknown): { code: string | undefined; detail: string } 
   // caller already names the file.
   const detail = error instanceof Error ? error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '[^']*'$/, '') : String(error);
   return { code, detail };
+}
+
+/**
+ * O_NONBLOCK, so that a FIFO planted where a kernel file belongs cannot block open() (and with it a
+ * thread of libuv's pool, for ever; process exit then hangs joining it). It changes nothing for
+ * regular files, which every procfs file is.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+/** The largest text file read whole: the biggest we read (netstat, smaps' head) are tens of KB. */
+const MAX_TEXT_BYTES = 4 * 1024 * 1024;
+
+class NotRegularFile extends Error {
+  readonly code = 'ENOTREG';
+  constructor() {
+    super('not a regular file (a FIFO, device or directory where the kernel has a file)');
+  }
+}
+
+class TooLarge extends Error {
+  readonly code = 'EFBIG';
+  constructor() {
+    super(`larger than ${MAX_TEXT_BYTES} bytes, which no file we read should be`);
+  }
 }
 
 /**
@@ -30,10 +54,38 @@ export class ProcRoot {
     return this.path('sys', ...dottedName.split('.'));
   }
 
+  /** Opens a regular file without blocking; a FIFO, device or directory is refused. */
+  private async openRegular(file: string): Promise<FileHandle> {
+    const handle = await open(file, OPEN_FLAGS);
+    try {
+      if (!(await handle.stat()).isFile()) throw new NotRegularFile();
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    return handle;
+  }
+
   async readText(...segments: string[]): Promise<string> {
     const file = this.path(...segments);
     try {
-      return await readFile(file, 'latin1');
+      const handle = await this.openRegular(file);
+      try {
+        // procfs reports size 0, so read until EOF, bounded.
+        const chunks: Buffer[] = [];
+        let total = 0;
+        for (;;) {
+          const buffer = Buffer.allocUnsafe(64 * 1024);
+          const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+          if (bytesRead === 0) break;
+          total += bytesRead;
+          if (total > MAX_TEXT_BYTES) throw new TooLarge();
+          chunks.push(buffer.subarray(0, bytesRead));
+        }
+        return Buffer.concat(chunks, total).toString('latin1');
+      } finally {
+        await handle.close();
+      }
     } catch (error) {
       const { code, detail } = describe(error);
       throw new ProcReadError(file, code, detail);
@@ -63,7 +115,7 @@ export class ProcRoot {
     const file = this.path(...segments);
     let handle: FileHandle;
     try {
-      handle = await open(file, 'r');
+      handle = await this.openRegular(file);
     } catch (error) {
       const { code, detail } = describe(error);
       if (code === 'ENOENT') return false;
@@ -126,11 +178,23 @@ export class ProcRoot {
     }
   }
 
+  /** A small file (a `comm`), refused unless regular, so a planted FIFO cannot block the event loop. */
   readTextSyncIfPresent(...segments: string[]): string | undefined {
+    let fd: number;
     try {
-      return readFileSync(this.path(...segments), 'latin1');
+      fd = openSync(this.path(...segments), OPEN_FLAGS);
     } catch {
       return undefined;
+    }
+    try {
+      if (!fstatSync(fd).isFile()) return undefined;
+      const buffer = Buffer.allocUnsafe(4096);
+      const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
+      return buffer.toString('latin1', 0, bytesRead);
+    } catch {
+      return undefined;
+    } finally {
+      closeSync(fd);
     }
   }
 }

@@ -89,3 +89,27 @@ describe('one dump per table per scrape', () => {
     expect(dumps).toBe(0);
   });
 });
+
+describe('the scrape deadline', () => {
+  it('a collector still running at the deadline reports a timeout; the others report on time', async () => {
+    const slow = {
+      name: 'slow',
+      defaultEnabled: true,
+      description: 'test: sleeps past any deadline',
+      flags: {},
+      reads: 'files' as const,
+      async collect(): Promise<void> {
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+      },
+    };
+    const setup = scrapeSetup({}, { collectors: [...COLLECTORS.filter((c) => c.name !== 'process'), slow] });
+    const started = performance.now();
+    const runs = await runCollectors(setup.plan, setup.context, undefined, performance.now() + 300);
+    expect(performance.now() - started).toBeLessThan(2000);
+    const byName = Object.fromEntries(runs.map((run) => [run.name, run]));
+    expect(byName.slow!.error).toMatch(/^timed out after 0\.\d s, the scrape's deadline$/);
+    expect(await byName.slow!.registry.getMetricsAsJSON()).toEqual([]);
+    expect(byName.sockets!.error).toBeUndefined();
+    expect(byName.sysctl!.error).toBeUndefined();
+  });
+});
