@@ -3,7 +3,7 @@ import { allFlags, COLLECTION_FLAGS, commandLineFlags, type CollectorFlags, type
 import type { Flag } from './config/flag.js';
 import { withDiagnoseDefaults } from './diagnose/collector-defaults.js';
 import { DIAGNOSE_FLAGS } from './diagnose/flags.js';
-import { VERSION } from './version.js';
+import { versionText } from './version.js';
 
 export type Subcommand = 'serve' | 'collect' | 'diagnose';
 
@@ -111,7 +111,7 @@ export function parseCommandLine(argv: readonly string[], collectors: readonly C
   const configure = (command: Command): Command => command.allowExcessArguments(false).exitOverride().configureHelp({ helpWidth: HELP_WIDTH, optionTerm, formatItem });
   const program = new Command('tcpstate-exporter')
     .description('Prometheus exporter for the Linux TCP socket table: states, queues, keepalive, tunables and kernel counters.')
-    .version(VERSION, '--version', 'print the version and exit')
+    .version(versionText(), '--version', 'print the version, build and platform, and exit')
     .helpOption('-h, --help', 'show this help and exit')
     // Flags after a subcommand belong to it: `collect --path.procfs=x`.
     .enablePositionalOptions()

@@ -75,7 +75,12 @@ describe('bad command lines exit 2 with one readable line', () => {
     expect(help.stdout).toContain('--path.procfs');
     const version = await cli(['--version']);
     expect(version.code).toBe(0);
-    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
+    const packageVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    // As node_exporter's: the version, the commit it was built from, then the build and platform.
+    expect(version.stdout).toMatch(new RegExp(`^tcpstate-exporter, version ${packageVersion.replace(/\./g, '\\.')} \\(revision: [0-9a-f]{12}(-dirty)?\\)\n`));
+    expect(version.stdout).toMatch(/^ {2}build date: +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/m);
+    expect(version.stdout).toContain(`  node version:     ${process.version}\n`);
+    expect(version.stdout).toMatch(/^ {2}platform: +linux\/\w+$/m);
   });
 });
 
