@@ -70,7 +70,8 @@ class Collection {
  */
 export class Exporter {
   private readonly processMetrics: ProcessMetrics | undefined;
-  private inFlight: Promise<Collection> | undefined;
+  /** Collections in flight, by the collectors they run (collect[] / exclude[] choose a subset). */
+  private readonly inFlight = new Map<string, Promise<Collection>>();
   /** Collections started so far: what "concurrent scrapes share one collection" is tested by. */
   collections = 0;
 
@@ -88,24 +89,25 @@ export class Exporter {
    * shortly before then report a timeout instead of holding the scrape. A scrape that joins a
    * collection in flight shares its deadline.
    */
-  async scrape(format: ExpositionFormat = 'prometheus', timeoutSeconds?: number): Promise<Scrape> {
-    if (this.inFlight === undefined) {
+  async scrape(format: ExpositionFormat = 'prometheus', timeoutSeconds?: number, collectors?: readonly string[]): Promise<Scrape> {
+    const plan = collectors === undefined ? this.plan : { ...this.plan, collectors: this.plan.collectors.filter((collector) => collectors.includes(collector.name)) };
+    const key = plan.collectors.map((collector) => collector.name).join(',');
+    let pending = this.inFlight.get(key);
+    if (pending === undefined) {
       const deadline = timeoutSeconds === undefined ? undefined : performance.now() + collectionBudgetMs(timeoutSeconds);
-      this.inFlight = this.collect(deadline).finally(() => {
-        this.inFlight = undefined;
-      });
+      pending = this.collect(plan, deadline).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
     }
-    const collection = await this.inFlight;
-    return collection.render(format);
+    return (await pending).render(format);
   }
 
-  private async collect(deadline: number | undefined): Promise<Collection> {
+  private async collect(plan: ScrapePlan, deadline: number | undefined): Promise<Collection> {
     this.collections++;
     const meta = new Registry();
     const success = scrapeGauge(meta, 'tcpstate_scrape_collector_success', 'Whether the collector succeeded in this scrape (1) or failed (0).', ['collector']);
     const duration = scrapeGauge(meta, 'tcpstate_scrape_collector_duration_seconds', 'How long the collector took in this scrape.', ['collector']);
 
-    const runs = await runCollectors(this.plan, this.context, undefined, deadline);
+    const runs = await runCollectors(plan, this.context, undefined, deadline);
     for (const { name, error, seconds } of runs) {
       if (error !== undefined) this.context.logger.error({ collector: name, err: error }, 'collector failed');
       else this.context.logger.debug({ collector: name, seconds }, 'collector succeeded');
@@ -114,7 +116,7 @@ export class Exporter {
     }
 
     // After the collectors ran, so that a netlink -> procfs fallback during this scrape shows.
-    const source = hostSourceName(this.plan);
+    const source = hostSourceName(plan);
     scrapeGauge(meta, 'tcpstate_build_info', 'Always 1; the labels say which exporter version, Node.js and socket source are running.', ['version', 'node_version', 'source'])
       .set({ version: VERSION, node_version: process.version, source }, 1);
 

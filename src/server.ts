@@ -7,6 +7,7 @@ import compression from 'compression';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
+import { selectCollectors } from './collector-filter.js';
 import { oneLine } from './errors.js';
 import { scrapeTimeoutSeconds, type Exporter, type ExpositionFormat } from './exporter.js';
 
@@ -92,9 +93,16 @@ export function createApp(config: Config, exporter: Exporter, web: WebConfig, lo
       res.status(503).type('text/plain').send(`Too many concurrent scrapes (--web.max-requests=${config.web.maxRequests})\n`);
       return;
     }
+    let collectors: readonly string[];
+    try {
+      collectors = selectCollectors(config.enabledCollectors, req.query['collect[]'], req.query['exclude[]']);
+    } catch (error) {
+      res.status(400).type('text/plain').send(`${oneLine(error)}\n`);
+      return;
+    }
     inFlight++;
     exporter
-      .scrape(negotiateFormat(req.headers.accept), scrapeTimeoutSeconds(req.headers['x-prometheus-scrape-timeout-seconds'], DEFAULT_SCRAPE_TIMEOUT_SECONDS))
+      .scrape(negotiateFormat(req.headers.accept), scrapeTimeoutSeconds(req.headers['x-prometheus-scrape-timeout-seconds'], DEFAULT_SCRAPE_TIMEOUT_SECONDS), collectors)
       .then(
         (scrape) => {
           res.set('Content-Type', scrape.contentType).send(scrape.body);
