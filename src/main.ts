@@ -37,13 +37,23 @@ function buildScrape(config: Config, logger: Logger): { plan: ScrapePlan; contex
   return { plan, context: { proc, logger } };
 }
 
+/** Collectors that read other users' processes, and so may need root (with the right capabilities). */
+const NEEDS_PRIVILEGE = new Set(['process']);
+
+/** Least privilege: root is worth a warning unless an enabled collector needs it. */
+function warnIfNeedlesslyRoot(config: Config, logger: Logger): void {
+  if (process.getuid?.() !== 0 || config.enabledCollectors.some((name) => NEEDS_PRIVILEGE.has(name))) return;
+  logger.warn({ uid: 0 }, 'running as root, which no enabled collector needs: run as an unprivileged user (the shipped systemd unit and DaemonSet do)');
+}
+
 async function serve(config: Config, logger: Logger): Promise<void> {
   const web = config.web.configFile === undefined ? { tls: undefined, basicAuthUsers: new Map<string, string>() } : loadWebConfig(config.web.configFile);
   const { plan, context } = buildScrape(config, logger);
   const exporter = new Exporter(plan, context, { processMetrics: !config.web.disableExporterMetrics });
   const server: Server = await listen(createApp(config, exporter, web, logger), config, web);
   const { host, port } = config.web.listenAddress;
-  logger.info({ address: `${host ?? ''}:${port}`, tls: web.tls !== undefined, collectors: config.enabledCollectors.join(',') }, 'listening');
+  logger.info({ address: `${host ?? ''}:${port}`, tls: web.tls !== undefined, collectors: config.enabledCollectors.join(','), source: plan.tables[0]?.source.name }, 'listening');
+  warnIfNeedlesslyRoot(config, logger);
 
   let closing = false;
   const shutdown = (signal: NodeJS.Signals): void => {

@@ -54,6 +54,9 @@ function report(registry: Registry, tally: OwnerTally, owners: SocketOwners, top
   scrapeGauge(registry, 'tcpstate_process_unreadable', 'Processes whose file descriptors could not be read in this scrape (no permission, or exited mid-walk); their sockets count as process="unknown".').set(owners.unreadableProcesses);
 }
 
+/** Whether the missing-permission warning was logged: once per process lifetime, not per scrape. */
+let warnedUnreadable = false;
+
 /** Sockets per owning process name: which program holds the leaking CLOSE_WAIT sockets. */
 export const processCollector: TableCollector<typeof PROCESS_FLAGS> = {
   name: 'process',
@@ -61,8 +64,15 @@ export const processCollector: TableCollector<typeof PROCESS_FLAGS> = {
   description: 'sockets per owning process name (comm), from /proc/<pid>/fd; costs one readlink per open descriptor',
   flags: PROCESS_FLAGS,
   reads: 'socket-tables',
-  async prepareTally({ proc }, options) {
+  async prepareTally({ proc, logger }, options) {
     const owners = await findSocketOwners(proc);
+    if (owners.unreadableProcesses > 0 && !warnedUnreadable) {
+      warnedUnreadable = true;
+      logger.warn(
+        { collector: 'process', unreadable: owners.unreadableProcesses },
+        'some processes could not be inspected, so their sockets count as process="unknown": attributing other users\' sockets needs root with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (see docs/security.md)',
+      );
+    }
     const tally = new OwnerTally(owners);
     let host: SocketTable | undefined;
     return {

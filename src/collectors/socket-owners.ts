@@ -47,8 +47,12 @@ export async function findSocketOwners(proc: ProcRoot): Promise<SocketOwners> {
     }
     const name = comm.trimEnd();
     let index = nameIndex.get(name);
+    // Listing fd/ needs less than reading its links (ptrace access to the process): a process
+    // whose every descriptor link is refused is as unreadable as one whose fd/ is.
+    let refused = 0;
     for (const fd of fds) {
       const target = proc.readLinkSyncIfPresent(pid, 'fd', fd);
+      if (target === undefined) refused++;
       if (target === undefined || !target.startsWith('socket:[')) continue;
       const match = SOCKET_LINK.exec(target);
       if (match === null) continue;
@@ -60,6 +64,7 @@ export async function findSocketOwners(proc: ProcRoot): Promise<SocketOwners> {
       const inode = Number(match[1]);
       if (!byInode.has(inode)) byInode.set(inode, index);
     }
+    if (fds.length > 0 && refused === fds.length) unreadableProcesses++;
     if (performance.now() - sliceStart > SLICE_MS) {
       await yieldToEventLoop();
       sliceStart = performance.now();
