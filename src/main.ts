@@ -11,10 +11,10 @@ import { oneLine, UserFacingError } from './errors.js';
 import { Exporter } from './exporter.js';
 import { createLogger } from './logger.js';
 import { ProcRoot } from './proc-root.js';
-import { createApp, listen } from './server.js';
+import { createApp, listen } from './web/server.js';
 import { createNetlinkSource } from './sources/netlink.js';
 import { selectSocketSource } from './sources/select.js';
-import { loadWebConfig } from './web-config.js';
+import { loadWebConfig } from './web/web-config.js';
 
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;

@@ -15,9 +15,9 @@ import { scrapeGauge } from '../../src/collectors/metric-helpers.js';
 import { parseConfig, type RawFlags } from '../../src/config.js';
 import { Exporter } from '../../src/exporter.js';
 import { ProcRoot } from '../../src/proc-root.js';
-import { createApp, listen } from '../../src/server.js';
+import { createApp, listen } from '../../src/web/server.js';
 import { ProcfsSource } from '../../src/sources/procfs.js';
-import { loadWebConfig, type WebConfig } from '../../src/web-config.js';
+import { loadWebConfig, type WebConfig } from '../../src/web/web-config.js';
 import { parseExposition, valueOf } from '../helpers/exposition.js';
 import { fixtureProcfs, startExporter } from '../helpers/exporter-process.js';
 

@@ -3,8 +3,8 @@ import { dirname, resolve } from 'node:path';
 import type { SecureVersion } from 'node:tls';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from './config.js';
-import { oneLine } from './errors.js';
+import { ConfigError } from '../config.js';
+import { oneLine } from '../errors.js';
 
 /**
  * --web.config.file in the Prometheus exporter-toolkit format, so the same file works for

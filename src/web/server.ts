@@ -6,10 +6,10 @@ import bcrypt from 'bcryptjs';
 import compression from 'compression';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
-import { oneLine } from './errors.js';
-import type { Exporter, ExpositionFormat } from './exporter.js';
-import { VERSION } from './version.js';
+import type { Config } from '../config.js';
+import { oneLine } from '../errors.js';
+import type { Exporter, ExpositionFormat } from '../exporter.js';
+import { VERSION } from '../version.js';
 import type { WebConfig } from './web-config.js';
 
 function escapeHtml(text: string): string {
