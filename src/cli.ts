@@ -3,6 +3,7 @@ import type { CollectorDefault, RawFlags } from './config.js';
 import { DEFAULT_LISTEN_ADDRESS } from './config.js';
 import { withDiagnoseDefaults } from './diagnose/collector-defaults.js';
 import { VERSION } from './version.js';
+import { WEB_LIMIT_FLAGS } from './web/flags.js';
 
 export type Subcommand = 'serve' | 'collect' | 'diagnose';
 
@@ -29,9 +30,10 @@ function addFlags(command: Command, collectors: readonly (CollectorDefault & { d
     .option('--web.listen-address <address>', `address to listen on for the web interface and telemetry (default "${DEFAULT_LISTEN_ADDRESS}")`)
     .option('--web.telemetry-path <path>', 'path under which to expose metrics (default "/metrics")')
     .option('--web.max-requests <n>', 'maximum number of parallel scrape requests; 0 disables the limit (default 40)')
-    .option('--web.config.file <file>', 'exporter-toolkit web config file (TLS, basic auth)')
+    .option('--web.config.file <file>', 'exporter-toolkit web config file (TLS, basic auth); re-read on change and on SIGHUP')
     .option('--path.procfs <path>', 'procfs mountpoint; point it at the host\'s /proc from a container (default "/proc")')
     .option('--collector.disable-defaults', 'disable every collector that is not enabled by its own flag');
+  for (const flag of WEB_LIMIT_FLAGS) command.option(`--${flag.name} <value>`, flag.help);
   for (const collector of collectors) {
     command.addOption(new Option(`--collector.${collector.name}`, `enable the ${collector.name} collector: ${collector.description} (default: ${collector.defaultEnabled ? 'enabled' : 'disabled'})`));
     command.addOption(new Option(`--no-collector.${collector.name}`, `disable the ${collector.name} collector`).hideHelp());

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UserFacingError } from './errors.js';
+import { parseWebLimits, type WebLimitRawFlags, type WebLimits } from './web/flags.js';
 
 /** A flag value that cannot be used; main prints the one-line message and exits with 2. */
 export class ConfigError extends UserFacingError {
@@ -24,7 +25,7 @@ export interface Config {
     /** 0 = unlimited. */
     maxRequests: number;
     configFile: string | undefined;
-  };
+  } & WebLimits;
   procfsPath: string;
   /** Names of the collectors to run, in the order of the collector list. */
   enabledCollectors: string[];
@@ -43,7 +44,7 @@ export interface Config {
 }
 
 /** Flag values as the command line delivers them: strings, booleans, repeated strings. */
-export interface RawFlags {
+export interface RawFlags extends WebLimitRawFlags {
   'web.listen-address'?: string;
   'web.telemetry-path'?: string;
   'web.max-requests'?: string;
@@ -168,6 +169,7 @@ export function parseConfig(flags: RawFlags, collectors: readonly CollectorDefau
       telemetryPath,
       maxRequests: parseInteger('web.max-requests', flags['web.max-requests'], 40, 0),
       configFile: flags['web.config.file'] === '' ? undefined : flags['web.config.file'],
+      ...parseWebLimits(flags),
     },
     procfsPath,
     enabledCollectors,

@@ -11,10 +11,12 @@ import { oneLine, UserFacingError } from './errors.js';
 import { Exporter } from './exporter.js';
 import { createLogger } from './logger.js';
 import { ProcRoot } from './proc-root.js';
-import { createApp, listen } from './web/server.js';
+import { BcryptWorker } from './web/bcrypt-worker.js';
+import { listen } from './web/listen.js';
+import { ReloadableWebConfig } from './web/reloadable-config.js';
+import { createApp } from './web/server.js';
 import { createNetlinkSource } from './sources/netlink.js';
 import { selectSocketSource } from './sources/select.js';
-import { loadWebConfig } from './web/web-config.js';
 
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
@@ -35,12 +37,16 @@ function enabledCollectors(config: Config) {
 }
 
 async function serve(config: Config, logger: Logger): Promise<void> {
-  const web = config.web.configFile === undefined ? { tls: undefined, basicAuthUsers: new Map<string, string>() } : loadWebConfig(config.web.configFile);
+  const web = ReloadableWebConfig.start(config.web.configFile, logger);
   const exporter = new Exporter(enabledCollectors(config), buildContext(config, logger));
-  const server: Server = await listen(createApp(config, exporter, web, logger), config, web);
+  const app = createApp(config, exporter, { config: () => web.spec, verifier: new BcryptWorker() }, logger);
+  const server: Server = await listen(app, config, web, logger);
   const { host, port } = config.web.listenAddress;
   logger.info({ address: `${host ?? ''}:${port}`, tls: web.tls !== undefined, collectors: config.enabledCollectors.join(',') }, 'listening');
 
+  // SIGHUP re-reads --web.config.file, as Prometheus and exporter-toolkit users expect; without a
+  // handler Node would end the process.
+  process.on('SIGHUP', () => web.reload('SIGHUP'));
   let closing = false;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (closing) return;
@@ -49,7 +55,10 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     server.close(() => process.exit(0));
     server.closeIdleConnections();
     // A scrape in flight gets a few seconds to finish; then we go regardless.
-    setTimeout(() => process.exit(0), 5000).unref();
+    setTimeout(() => {
+      server.closeAllConnections();
+      process.exit(0);
+    }, 5000).unref();
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);

@@ -1,43 +1,30 @@
 import { execFileSync } from 'node:child_process';
-import type { Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import bcrypt from 'bcryptjs';
-import { pino } from 'pino';
 import type { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Collector, ScrapeContext } from '../../src/collectors/collector.js';
 import { COLLECTORS } from '../../src/collectors/index.js';
 import { scrapeGauge } from '../../src/collectors/metric-helpers.js';
-import { parseConfig, type RawFlags } from '../../src/config.js';
-import { Exporter } from '../../src/exporter.js';
-import { ProcRoot } from '../../src/proc-root.js';
-import { createApp, listen } from '../../src/web/server.js';
-import { ProcfsSource } from '../../src/sources/procfs.js';
-import { loadWebConfig, type WebConfig } from '../../src/web/web-config.js';
+import type { RawFlags } from '../../src/config.js';
 import { parseExposition, valueOf } from '../helpers/exposition.js';
 import { fixtureProcfs, startExporter } from '../helpers/exporter-process.js';
+import { serveInProcess, type InProcessExporter } from './serve-in-process.js';
 
-const silent = pino({ level: 'silent' });
-const noWebConfig: WebConfig = { tls: undefined, basicAuthUsers: new Map() };
-const servers: Server[] = [];
+const running: InProcessExporter[] = [];
 
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+  await Promise.all(running.splice(0).map((exporter) => exporter.close()));
 });
 
-async function serve(flags: RawFlags, collectors: readonly Collector[] = COLLECTORS, web: WebConfig = noWebConfig): Promise<string> {
-  const config = parseConfig({ 'web.listen-address': '127.0.0.1:0', 'path.procfs': fixtureProcfs, ...flags }, COLLECTORS);
-  const proc = new ProcRoot(config.procfsPath);
-  const context: ScrapeContext = { config, proc, sockets: new ProcfsSource(proc), logger: silent };
-  const server = await listen(createApp(config, new Exporter(collectors, context), web, silent), config, web);
-  servers.push(server);
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  return `${web.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`;
+async function serve(flags: RawFlags, collectors: readonly Collector[] = COLLECTORS, webConfigFile?: string): Promise<string> {
+  const exporter = await serveInProcess(flags, { collectors, webConfigFile });
+  running.push(exporter);
+  return exporter.url;
 }
 
 /** A collector that records how often it ran and can be made slow or failing. */
@@ -155,7 +142,7 @@ describe('--web.config.file', () => {
   it('basic auth with a bcrypt hash', async () => {
     const file = join(dir, 'auth.yml');
     writeFileSync(file, `basic_auth_users:\n  prometheus: ${bcrypt.hashSync('s3cret', 4).replace('$2b$', '$2y$')}\n`);
-    const url = await serve({}, COLLECTORS, loadWebConfig(file));
+    const url = await serve({}, COLLECTORS, file);
     expect((await fetch(`${url}/metrics`)).status).toBe(401);
     const wrong = Buffer.from('prometheus:nope').toString('base64');
     expect((await fetch(`${url}/metrics`, { headers: { authorization: `Basic ${wrong}` } })).status).toBe(401);
@@ -167,7 +154,7 @@ describe('--web.config.file', () => {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
     const file = join(dir, 'tls.yml');
     writeFileSync(file, 'tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n  min_version: TLS13\n');
-    const url = await serve({}, COLLECTORS, loadWebConfig(file));
+    const url = await serve({}, COLLECTORS, file);
     expect(url.startsWith('https://')).toBe(true);
     const body = await new Promise<string>((resolve, reject) => {
       request(`${url}/metrics`, { rejectUnauthorized: false }, (res) => {
