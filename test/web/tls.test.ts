@@ -12,7 +12,7 @@ afterAll(async () => {
 
 describe.skipIf(!openssl.available)('TLS from a web config, with real certificates', () => {
   const certs = new CertFactory();
-  const server = certs.selfSigned('server');
+  certs.selfSigned('server');
   const clientCa = certs.selfSigned('client-ca');
   const goodClient = certs.signedBy(clientCa, 'prometheus', 'DNS:prometheus.monitoring.svc,URI:spiffe://cluster/prometheus');
   const otherClient = certs.signedBy(clientCa, 'intruder', 'DNS:intruder.example');
@@ -54,7 +54,7 @@ describe.skipIf(!openssl.available)('TLS from a web config, with real certificat
   });
 
   it('cipher_suites in Go names are honoured for TLS 1.2, curve_preferences too', async () => {
-    const rsa = certs.selfSignedRsa('rsa-server');
+    certs.selfSignedRsa('rsa-server');
     const url = await start(
       'ciphers',
       'tls_server_config:\n  cert_file: rsa-server.crt\n  key_file: rsa-server.key\n  max_version: TLS12\n  prefer_server_cipher_suites: true\n  cipher_suites:\n    - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n    - TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256\n  curve_preferences:\n    - X25519\n',
