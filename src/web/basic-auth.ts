@@ -1,11 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { PasswordVerifier } from './bcrypt-worker.js';
+import { releaseSlot } from './connection-limits.js';
 import { sendPlain } from './plain-errors.js';
 import type { WebConfigSpec } from './web-config.js';
 
 /** Comparisons waiting for or running on the bcrypt thread; past this, failures are answered without a hash. */
 export const MAX_PENDING_VERIFICATIONS = 4;
+/**
+ * An attempt refused without a hash waits this long for its answer. A timer costs no CPU, and a
+ * client that retries as soon as it is answered can no longer turn 429s into a busy loop.
+ */
+export const REFUSAL_PAUSE_MS = 500;
 /** Verified (user, password, hash) triples remembered; Prometheus needs one per scrape config. */
 const CACHE_SIZE = 256;
 
@@ -31,7 +37,8 @@ export function parseBasicAuthorization(header: string | undefined): Credentials
  *  - an unknown user costs the same bcrypt work as a known one (against a configured hash, result
  *    discarded), so timing does not tell which users exist;
  *  - bcrypt runs on a worker thread, and at most MAX_PENDING_VERIFICATIONS at a time: beyond that
- *    an uncached attempt is answered 429 at once, so wrong passwords cannot queue up work.
+ *    an uncached attempt is answered 429 without a hash (after REFUSAL_PAUSE_MS, which costs a
+ *    timer), so wrong passwords can neither queue up work nor spin the event loop.
  */
 export class BasicAuth {
   private readonly verified = new Map<string, true>();
@@ -58,8 +65,12 @@ export class BasicAuth {
       return next();
     }
     if (this.verifier.pending >= this.maxPending) {
-      res.set('Retry-After', '1');
-      sendPlain(res, 429, 'Too many authentication attempts in progress; retry later');
+      releaseSlot(res);
+      const timer = setTimeout(() => {
+        res.set('Retry-After', '1');
+        sendPlain(res, 429, 'Too many authentication attempts in progress; retry later');
+      }, REFUSAL_PAUSE_MS);
+      res.once('close', () => clearTimeout(timer));
       return;
     }
     this.verifier.compare(credentials.password, hash).then((ok) => {

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
  * time and never the event loop's (which serves /metrics and /-/healthy).
  *
  * The worker's code is inline rather than a file of its own so that it runs the same from dist/
- * and from the TypeScript sources under test. It lowers its own thread's priority (nice 10, by
+ * and from the TypeScript sources under test. It lowers its own thread's priority (nice 19, by
  * its thread id) so that on a busy host the hashing yields the CPU to the scrapes.
  */
 const WORKER_SOURCE = `
@@ -14,7 +14,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const bcrypt = require(workerData.bcryptPath);
 try {
   const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
-  if (Number.isInteger(tid)) require('node:os').setPriority(tid, 10);
+  if (Number.isInteger(tid)) require('node:os').setPriority(tid, 19);
 } catch {}
 parentPort.on('message', ({ id, password, hash }) => {
   let ok = false;

@@ -11,6 +11,20 @@ interface Tracked {
   busy: number;
 }
 
+/** The tracked connection of each response in flight, so a handler can give its slot back early. */
+const slots = new WeakMap<ServerResponse, Tracked>();
+
+/**
+ * Counts this response's connection as idle from now on, so it may be closed to make room: for
+ * a request that is only being made to wait, such as a refused login held back.
+ */
+export function releaseSlot(res: ServerResponse): void {
+  const entry = slots.get(res);
+  if (entry === undefined) return;
+  slots.delete(res);
+  entry.busy--;
+}
+
 function keyOf(socket: Socket): string {
   return `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`;
 }
@@ -65,9 +79,8 @@ export function limitConnections(server: Server, maxConnections: number, logger:
     const entry = tracked.get(keyOf(req.socket));
     if (entry === undefined) return;
     entry.busy++;
-    res.once('close', () => {
-      entry.busy--;
-    });
+    slots.set(res, entry);
+    res.once('close', () => releaseSlot(res));
   });
 
   return {
