@@ -37,7 +37,14 @@ function createServer(app: RequestListener, config: Config, web: ReloadableWebCo
   if (tls === undefined) return createHttpServer(options, app);
 
   const server = createHttpsServer({ ...options, ...tls.options, handshakeTimeout: limits.readHeaderTimeoutMs }, app);
-  web.onTlsChange((material) => server.setSecureContext(material.options));
+  web.onTlsChange((material) => {
+    server.setSecureContext(material.options);
+    // Not part of a secure context: tls.Server reads these two per connection, so a reload that
+    // changes client_auth_type takes effect on the next handshake too.
+    const policy = server as unknown as { requestCert: boolean; rejectUnauthorized: boolean };
+    policy.requestCert = material.options.requestCert;
+    policy.rejectUnauthorized = material.options.rejectUnauthorized;
+  });
   // Before the HTTP layer sees the socket: a client that fails the certificate policy is cut off
   // right after the handshake, without a byte of HTTP read or written.
   server.prependListener('secureConnection', (socket: TLSSocket) => {

@@ -81,6 +81,19 @@ describe.skipIf(!openssl.available)('TLS from a web config, with real certificat
     }
   });
 
+  it('a reload that turns client certificates on takes effect at the next handshake', async () => {
+    const file = join(certs.dir, 'switch.yml');
+    writeFileSync(file, tlsBlock());
+    const exporter = await serveInProcess({}, { webConfigFile: file });
+    running.push(exporter);
+    expect(statusOf(await tlsRequest(exporter.url))).toBe(200);
+    writeFileSync(file, tlsBlock('  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: client-ca.crt\n'));
+    expect(exporter.web.reload('test')).toBe(true);
+    expect((await tlsRequest(exporter.url)).response).toBe('');
+    expect(statusOf(await tlsRequest(exporter.url, { clientCert: goodClient }))).toBe(200);
+    expect((await tlsRequest(exporter.url, { clientCert: stranger })).response).toBe('');
+  });
+
   it("exporter-toolkit's documented example file, with basic_auth_excluded_paths, works unchanged", async () => {
     // docs/web-config.yml of exporter-toolkit, with our own certificate and hashes (password "test").
     certs.selfSigned('example');
