@@ -56,7 +56,10 @@ describe('basic auth cannot be used to stall the exporter or to find users (real
   });
 
   it('an unknown user and a known user with a wrong password take the same time', async () => {
-    exporter = await spawnExporter([`--web.config.file=${file}`]);
+    // This machine is shared with other test runs; at nice -10 the exporter's threads get a core
+    // when they are runnable, so what is measured is the exporter's own queueing, not the
+    // neighbours'. Its bcrypt thread still lowers itself to nice 19.
+    exporter = await spawnExporter([`--web.config.file=${file}`], { prefix: ['nice', '-n', '-10'] });
     const url = `${exporter.url}/metrics`;
     const known: number[] = [];
     const unknown: number[] = [];
