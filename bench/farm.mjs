@@ -91,7 +91,7 @@ export class Farm {
 
   /** @param {string[]} args */
   exec(args) {
-    return execFileSync('ip', ['netns', 'exec', this.ns, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return execFileSync('ip', ['netns', 'exec', this.ns, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 512 * 1024 * 1024 });
   }
 
   /** Stops the shards, kills what is left in the namespace (only what this run started), deletes it. */

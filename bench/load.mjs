@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 /**
- * Load benchmark: --scrapers concurrent scrapers (default 50), back to back for --seconds
+ * Load benchmark: --scrapers concurrent scrapers (default 50), each scraping every --interval
+ * (default 1s, staggered as Prometheus spreads its targets; 0 = back to back) for --seconds
  * (default 60), against the exporter over a farm of --size sockets (default 100k) in a network
  * namespace, once with the default collectors and once with --collector.process as well.
  * Reports failed and truncated scrapes, p50/p99 scrape time, and the exporter's RSS and open
  * fds (sampled every second). Needs root, iproute2, iptables, gcc and a built dist/.
  *
- *   npm run build && nice node bench/load.mjs [--size=100k] [--seconds=60] [--scrapers=50] [--no-write]
+ *   npm run build && nice node bench/load.mjs [--size=100k] [--seconds=60] [--scrapers=50] [--interval=1000] [--no-write]
+ *
+ * Back to back (--interval=0), 50 scrapers exceed the default --web.max-requests (40), and the
+ * extra ones are answered 503 by design; they are counted as failed.
  *
  * The scrapers run in the namespace too (the same script with --client), in a process of their
  * own, and send what Prometheus sends: its Accept header and Accept-Encoding: gzip.
@@ -39,10 +43,13 @@ if (process.argv.includes('--client')) {
   const url = flag('url', '');
   const scrapers = Number(flag('scrapers', '50'));
   const deadline = Date.now() + Number(flag('seconds', '60')) * 1000;
+  const interval = Number(flag('interval', '1000'));
   const agent = new Agent({ keepAlive: true, maxSockets: scrapers });
   /** @type {number[]} */
   const times = [];
   const failures = { status: 0, error: 0, truncated: 0 };
+  /** @type {Record<string, number>} */
+  const statuses = {};
   const once = () =>
     new Promise((resolve) => {
       const start = performance.now();
@@ -52,6 +59,7 @@ if (process.argv.includes('--client')) {
         res.on('data', (c) => chunks.push(c));
         res.on('end', () => {
           times.push(performance.now() - start);
+          statuses[String(res.statusCode)] = (statuses[String(res.statusCode)] ?? 0) + 1;
           if (res.statusCode !== 200) failures.status++;
           else {
             try {
@@ -76,12 +84,19 @@ if (process.argv.includes('--client')) {
       });
       req.end();
     });
-  const scraper = async () => {
-    while (Date.now() < deadline) await once();
+  const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** @param {number} i */
+  const scraper = async (i) => {
+    await sleep((i * interval) / scrapers);
+    while (Date.now() < deadline) {
+      const start = Date.now();
+      await once();
+      if (interval > 0) await sleep(Math.max(0, interval - (Date.now() - start)));
+    }
   };
-  await Promise.all(Array.from({ length: scrapers }, scraper));
+  await Promise.all(Array.from({ length: scrapers }, (_, i) => scraper(i)));
   agent.destroy();
-  process.stdout.write(JSON.stringify({ scrapes: times.length, failures, p50: percentile(times, 50), p99: percentile(times, 99), max: Math.max(...times) }));
+  process.stdout.write(JSON.stringify({ scrapes: times.length, failures, statuses, p50: percentile(times, 50), p99: percentile(times, 99), max: Math.max(...times) }));
   process.exit(0);
 }
 
@@ -98,6 +113,7 @@ const sizeLabel = flag('size', '100k');
 const size = parseSize(sizeLabel);
 const seconds = Number(flag('seconds', '60'));
 const scrapers = Number(flag('scrapers', '50'));
+const interval = Number(flag('interval', '1000'));
 const farm = new Farm();
 process.on('exit', () => farm.stop());
 for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) process.on(signal, () => process.exit(130));
@@ -125,7 +141,7 @@ async function run(label, flags) {
   /** @type {{ rss: number; fds: number }[]} */
   const samples = [];
   const sampler = setInterval(() => samples.push(sampleProcess(pid)), 1000);
-  const client = spawn('ip', ['netns', 'exec', farm.ns, process.execPath, fileURLToPath(import.meta.url), '--client', `--url=http://127.0.0.1:${port}/metrics`, `--scrapers=${scrapers}`, `--seconds=${seconds}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const client = spawn('ip', ['netns', 'exec', farm.ns, process.execPath, fileURLToPath(import.meta.url), '--client', `--url=http://127.0.0.1:${port}/metrics`, `--scrapers=${scrapers}`, `--seconds=${seconds}`, `--interval=${interval}`], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   client.stdout?.on('data', (c) => (out += c.toString()));
   await new Promise((resolve) => client.once('exit', resolve));
@@ -153,13 +169,13 @@ const f = (/** @type {number} */ n, digits = 1) => n.toFixed(digits);
 const lines = [
   `# Load benchmark, ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `${scrapers} concurrent scrapers, back to back for ${seconds} s, Prometheus's Accept header and gzip, over ${sockets} sockets (\`ss -tanH\`) in a namespace; Node ${process.version}. Command: \`nice node bench/load.mjs --size=${sizeLabel} --seconds=${seconds} --scrapers=${scrapers}\`.`,
+  `${scrapers} concurrent scrapers, ${interval > 0 ? `each every ${interval} ms (staggered)` : 'back to back'} for ${seconds} s, Prometheus's Accept header and gzip, over ${sockets} sockets (\`ss -tanH\`) in a namespace; exporter flags at their defaults (\`--web.max-requests=40\`); Node ${process.version}. Command: \`nice node bench/load.mjs --size=${sizeLabel} --seconds=${seconds} --scrapers=${scrapers} --interval=${interval}\`.`,
   '',
-  '| run | scrapes | failed | truncated | p50 | p99 | max | RSS start / max / end | fds start / max / end | error log lines |',
+  '| run | scrapes | failed (statuses) | truncated | p50 | p99 | max | RSS start / max / end | fds start / max / end | error log lines |',
   '|---|---|---|---|---|---|---|---|---|---|',
   ...results.map(
     (r) =>
-      `| ${r.label} | ${r.scrapes} | ${r.failures.status + r.failures.error} | ${r.failures.truncated} | ${f(r.p50)} ms | ${f(r.p99)} ms | ${f(r.max)} ms | ${f(r.rss.start)} / ${f(r.rss.max)} / ${f(r.rss.end)} MiB | ${r.fds.start} / ${r.fds.max} / ${r.fds.end} | ${r.errorLogLines} |`,
+      `| ${r.label} | ${r.scrapes} | ${r.failures.status + r.failures.error} (${Object.entries(r.statuses).map(([k, v]) => `${k}: ${v}`).join(', ')}${r.failures.error > 0 ? `, errors: ${r.failures.error}` : ''}) | ${r.failures.truncated} | ${f(r.p50)} ms | ${f(r.p99)} ms | ${f(r.max)} ms | ${f(r.rss.start)} / ${f(r.rss.max)} / ${f(r.rss.end)} MiB | ${r.fds.start} / ${r.fds.max} / ${r.fds.end} | ${r.errorLogLines} |`,
   ),
   '',
 ];
@@ -169,6 +185,6 @@ if (!process.argv.includes('--no-write')) {
   mkdirSync(join(repo, 'bench/results'), { recursive: true });
   const base = join(repo, 'bench/results', `${new Date().toISOString().slice(0, 10)}-load-${sizeLabel}`);
   writeFileSync(`${base}.md`, markdown);
-  writeFileSync(`${base}.json`, JSON.stringify({ size, sockets, seconds, scrapers, node: process.version, results }, null, 2));
+  writeFileSync(`${base}.json`, JSON.stringify({ size, sockets, seconds, scrapers, interval, node: process.version, results }, null, 2));
 }
 process.exit(0);
