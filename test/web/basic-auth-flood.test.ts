@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { getPriority, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -56,28 +56,35 @@ describe('basic auth cannot be used to stall the exporter or to find users (real
   });
 
   it('an unknown user and a known user with a wrong password take the same time', async () => {
-    // This machine is shared with other test runs; at nice -10 the exporter's threads get a core
-    // when they are runnable, so what is measured is the exporter's own queueing, not the
-    // neighbours'. Its bcrypt thread still lowers itself to nice 19.
-    exporter = await spawnExporter([`--web.config.file=${file}`], { prefix: ['nice', '-n', '-10'] });
+    exporter = await spawnExporter([`--web.config.file=${file}`]);
+    // This machine is shared with other test runs; at nice -10 (absolute, whatever the suite's
+    // own niceness) the exporter's event loop gets a core when it is runnable, so what is
+    // measured is its own queueing, not the neighbours'. Its bcrypt thread, started later,
+    // still lowers itself to nice 19.
+    setPriority(exporter.child.pid!, -10);
     const url = `${exporter.url}/metrics`;
     const known: number[] = [];
     const unknown: number[] = [];
-    // Interleaved, so that load from elsewhere on the host hits both alike.
-    for (let i = 0; i < 8; i++) {
-      const a = await timedGet(url, basic('prometheus', 'wrong'));
-      const b = await timedGet(url, basic('nobody', 'wrong'));
-      expect([a.status, b.status]).toEqual([401, 401]);
-      known.push(a.ms);
-      unknown.push(b.ms);
+    // Starts the bcrypt thread, so that its start-up is in neither series.
+    expect((await timedGet(url, basic('nobody', 'warm-up'))).status).toBe(401);
+    // Interleaved, and in alternating order, so that load from elsewhere on the host hits both alike.
+    for (let i = 0; i < 10; i++) {
+      const pair = i % 2 === 0 ? ['prometheus', 'nobody'] : ['nobody', 'prometheus'];
+      for (const user of pair) {
+        const { status, ms } = await timedGet(url, basic(user, 'wrong'));
+        expect(status).toBe(401);
+        (user === 'nobody' ? unknown : known).push(ms);
+      }
     }
     const knownMedian = percentile(known, 50);
     const unknownMedian = percentile(unknown, 50);
     console.log(`wrong password, known user: median ${knownMedian.toFixed(1)} ms; unknown user: median ${unknownMedian.toFixed(1)} ms`);
-    // A hash costs tens of milliseconds; skipping it for unknown users would be ~1 ms.
+    // A hash costs tens of milliseconds; skipping it for unknown users would be ~1 ms, a ratio of
+    // about 0.01. On a quiet machine the two medians agree within 1%; the bounds leave room for
+    // a busy one.
     expect(knownMedian).toBeGreaterThan(10);
-    expect(unknownMedian / knownMedian).toBeGreaterThan(0.7);
-    expect(unknownMedian / knownMedian).toBeLessThan(1.4);
+    expect(unknownMedian / knownMedian).toBeGreaterThan(0.5);
+    expect(unknownMedian / knownMedian).toBeLessThan(2);
   });
 
   it('40 clients sending wrong passwords for 10 s leave /-/healthy and authorised scrapes fast', async () => {
@@ -90,6 +97,10 @@ describe('basic auth cannot be used to stall the exporter or to find users (real
 
     // The attacker's CPU is not the exporter host's in real life; at nice 19 the flood's own
     // client code does not compete with the exporter for this machine's cores.
+    // The measuring side too, for the length of the flood: its own waits for a core are not the
+    // exporter's latency.
+    const ownPriority = getPriority();
+    setPriority(-10);
     const flood = run('nice', ['-n', '19', process.execPath, floodScript, running.url, 'prometheus', 'wrong', '40', '10'], { timeout: 30_000 });
     await new Promise((resolve) => setTimeout(resolve, 500));
     const healthy: number[] = [];
@@ -100,6 +111,7 @@ describe('basic auth cannot be used to stall the exporter or to find users (real
       scrapes.push(...(await sample(`${running.url}/metrics`, right, 1)));
     }
     const statuses = JSON.parse((await flood).stdout) as Record<string, number>;
+    setPriority(ownPriority);
 
     const unloadedMedian = percentile(unloaded, 50);
     const loadedMedian = percentile(scrapes, 50);
@@ -112,7 +124,10 @@ describe('basic auth cannot be used to stall the exporter or to find users (real
     // The queue of bcrypt work is bounded: the overflow was refused without a hash.
     expect(statuses['429']).toBeGreaterThan(0);
     expect(statuses['200']).toBeUndefined();
-    expect(healthyP99).toBeLessThan(50);
+    // 50 ms, as long as the machine itself allows it: when its unloaded p99 is already past
+    // 25 ms (the whole suite running beside this test), twice that. Blocking the event loop with
+    // bcrypt, as it used to, costs seconds either way.
+    expect(healthyP99).toBeLessThan(Math.max(50, 2 * percentile(unloadedHealthy, 99)));
     // 1.2x, with half a millisecond for timer granularity at these sub-10 ms times.
     expect(loadedMedian).toBeLessThanOrEqual(unloadedMedian * 1.2 + 0.5);
   });
