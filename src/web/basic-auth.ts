@@ -8,8 +8,9 @@ import type { WebConfigSpec } from './web-config.js';
 /** Comparisons waiting for or running on the bcrypt thread; past this, failures are answered without a hash. */
 export const MAX_PENDING_VERIFICATIONS = 4;
 /**
- * An attempt refused without a hash waits this long for its answer. A timer costs no CPU, and a
- * client that retries as soon as it is answered can no longer turn 429s into a busy loop.
+ * An attempt refused without a hash waits about this long for its answer (250-750 ms). A timer
+ * costs no CPU, and a client that retries as soon as it is answered can no longer turn 429s into
+ * a busy loop. The jitter keeps many such clients from coming back in one burst.
  */
 export const REFUSAL_PAUSE_MS = 500;
 /** Verified (user, password, hash) triples remembered; Prometheus needs one per scrape config. */
@@ -69,7 +70,7 @@ export class BasicAuth {
       const timer = setTimeout(() => {
         res.set('Retry-After', '1');
         sendPlain(res, 429, 'Too many authentication attempts in progress; retry later');
-      }, REFUSAL_PAUSE_MS);
+      }, REFUSAL_PAUSE_MS * (0.5 + Math.random()));
       res.once('close', () => clearTimeout(timer));
       return;
     }
