@@ -13,9 +13,11 @@ import { Exporter } from './exporter.js';
 import { createLogger } from './logger.js';
 import { createNetlinkSource } from './netlink/probe.js';
 import { ProcRoot } from './procfs/proc-root.js';
-import { createApp, listen } from './server.js';
+import { BcryptWorker } from './web/bcrypt-worker.js';
+import { listen } from './web/listen.js';
+import { ReloadableWebConfig } from './web/reloadable-config.js';
+import { createApp } from './web/server.js';
 import { selectSocketSource } from './sources/select.js';
-import { loadWebConfig } from './web-config.js';
 
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
@@ -47,14 +49,18 @@ function warnIfNeedlesslyRoot(config: Config, logger: Logger): void {
 }
 
 async function serve(config: Config, logger: Logger): Promise<void> {
-  const web = config.web.configFile === undefined ? { tls: undefined, basicAuthUsers: new Map<string, string>() } : loadWebConfig(config.web.configFile);
+  const web = ReloadableWebConfig.start(config.web.configFile, logger);
   const { plan, context } = buildScrape(config, logger);
   const exporter = new Exporter(plan, context, { processMetrics: !config.web.disableExporterMetrics });
-  const server: Server = await listen(createApp(config, exporter, web, logger), config, web);
+  const app = createApp(config, exporter, { config: () => web.spec, verifier: new BcryptWorker() }, logger);
+  const server: Server = await listen(app, config, web, logger);
   const { host, port } = config.web.listenAddress;
   logger.info({ address: `${host ?? ''}:${port}`, tls: web.tls !== undefined, collectors: config.enabledCollectors.join(','), source: plan.tables[0]?.source.name }, 'listening');
   warnIfNeedlesslyRoot(config, logger);
 
+  // SIGHUP re-reads --web.config.file, as Prometheus and exporter-toolkit users expect; without a
+  // handler Node would end the process.
+  process.on('SIGHUP', () => web.reload('SIGHUP'));
   let closing = false;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (closing) return;
@@ -63,7 +69,10 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     server.close(() => process.exit(0));
     server.closeIdleConnections();
     // A scrape in flight gets a few seconds to finish; then we go regardless.
-    setTimeout(() => process.exit(0), 5000).unref();
+    setTimeout(() => {
+      server.closeAllConnections();
+      process.exit(0);
+    }, 5000).unref();
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);

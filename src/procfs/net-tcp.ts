@@ -224,6 +224,7 @@ export class NetTcpParser implements SocketRecord {
       this.pos++;
     }
     if (this.pos === first) throw new LineError(field, this.pos >= this.end ? 'line ends early' : 'not a hex number');
+    if (value > Number.MAX_SAFE_INTEGER) throw new LineError(field, 'beyond 2^53, not exactly representable');
     return value;
   }
 
@@ -237,6 +238,7 @@ export class NetTcpParser implements SocketRecord {
       this.pos++;
     }
     if (this.pos === first) throw new LineError(field, this.pos >= this.end ? 'line ends early' : 'not a decimal number');
+    if (value > Number.MAX_SAFE_INTEGER) throw new LineError(field, 'beyond 2^53, not exactly representable');
     return value;
   }
 

@@ -1,4 +1,5 @@
 import { ProcParseError } from '../errors.js';
+import { safeInteger } from './safe-integer.js';
 
 /** group -> field -> value, e.g. "TcpExt" -> "ListenOverflows" -> 12. */
 export type SnmpCounters = Map<string, Map<string, number>>;
@@ -8,7 +9,9 @@ export type SnmpCounters = Map<string, Map<string, number>>;
  * group and a line of values for the same group, e.g.
  *   Tcp: RtoAlgorithm RtoMin ... ActiveOpens ...
  *   Tcp: 1 200 ... 1234 ...
- * Values are decimal and may be negative (Tcp MaxConn is -1).
+ * Values are decimal. The kernel prints them unsigned except Tcp MaxConn (%ld, -1 for "no
+ * limit"), so any other negative value, or one beyond 2^53 that a double cannot hold exactly,
+ * is a parse error rather than a wrong number.
  */
 export function parseSnmp(file: string, text: string): SnmpCounters {
   const groups: SnmpCounters = new Map();
@@ -36,8 +39,11 @@ export function parseSnmp(file: string, text: string): SnmpCounters {
     const fields = groups.get(group) ?? new Map<string, number>();
     names.forEach((name, i) => {
       const raw = values[i]!;
-      if (!/^-?\d+$/.test(raw)) throw new ProcParseError(file, headerNumber + 1, `${group} ${name}`, `not a number: ${JSON.stringify(raw)}`);
-      fields.set(name, Number(raw));
+      const signed = group === 'Tcp' && name === 'MaxConn';
+      if (!(signed ? /^-?\d+$/ : /^\d+$/).test(raw)) {
+        throw new ProcParseError(file, headerNumber + 1, `${group} ${name}`, `${/^-\d+$/.test(raw) ? 'negative count' : 'not a number'}: ${JSON.stringify(raw)}`);
+      }
+      fields.set(name, safeInteger(file, headerNumber + 1, `${group} ${name}`, raw));
     });
     groups.set(group, fields);
     lineIndex += 2;

@@ -1,4 +1,5 @@
 import { ProcParseError } from '../errors.js';
+import { safeInteger } from './safe-integer.js';
 
 /** protocol -> key -> value, e.g. "TCP" -> "inuse" -> 12. */
 export type Sockstat = Map<string, Map<string, number>>;
@@ -21,8 +22,8 @@ export function parseSockstat(file: string, text: string): Sockstat {
     for (let i = 0; i < tokens.length; i += 2) {
       const key = tokens[i]!;
       const raw = tokens[i + 1]!;
-      if (!/^\d+$/.test(raw)) throw new ProcParseError(file, lineNumber, `${protocol} ${key}`, `not a number: ${JSON.stringify(raw)}`);
-      pairs.set(key, Number(raw));
+      if (!/^\d+$/.test(raw)) throw new ProcParseError(file, lineNumber, `${protocol} ${key}`, `${/^-\d+$/.test(raw) ? 'negative count' : 'not a number'}: ${JSON.stringify(raw)}`);
+      pairs.set(key, safeInteger(file, lineNumber, `${protocol} ${key}`, raw));
     }
     result.set(protocol, pairs);
   });

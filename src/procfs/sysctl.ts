@@ -1,4 +1,5 @@
 import { ProcParseError } from '../errors.js';
+import { safeInteger } from './safe-integer.js';
 
 /**
  * Parses the text of a numeric sysctl file: one or more integers separated by whitespace
@@ -9,7 +10,7 @@ export function parseSysctl(file: string, name: string, text: string): number[] 
   if (tokens.length === 0) throw new ProcParseError(file, 1, name, 'empty value');
   return tokens.map((token) => {
     if (!/^-?\d+$/.test(token)) throw new ProcParseError(file, 1, name, `not a number: ${JSON.stringify(token)}`);
-    return Number(token);
+    return safeInteger(file, 1, name, token);
   });
 }
 
@@ -30,5 +31,5 @@ export function parsePortRange(file: string, text: string): [number, number] {
 export function parsePageSize(file: string, text: string): number {
   const match = /^KernelPageSize:\s+(\d+) kB$/m.exec(text);
   if (!match) throw new ProcParseError(file, 1, 'KernelPageSize', 'no "KernelPageSize: <n> kB" line');
-  return Number(match[1]) * 1024;
+  return safeInteger(file, 1, 'KernelPageSize', match[1]!) * 1024;
 }

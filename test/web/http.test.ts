@@ -1,40 +1,30 @@
 import { execFileSync } from 'node:child_process';
-import type { Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import bcrypt from 'bcryptjs';
-import { pino } from 'pino';
 import type { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Collector, FileCollector } from '../../src/collectors/collector.js';
 import { COLLECTORS } from '../../src/collectors/index.js';
 import { scrapeGauge } from '../../src/collectors/metric-helpers.js';
 import type { RawFlagValue } from '../../src/config/flag.js';
-import { Exporter } from '../../src/exporter.js';
-import { createApp, listen } from '../../src/server.js';
-import { loadWebConfig, type WebConfig } from '../../src/web-config.js';
 import { parseExposition, valueOf } from '../helpers/exposition.js';
 import { fixtureProcfs, startExporter } from '../helpers/exporter-process.js';
-import { scrapeSetup } from '../helpers/scrape-setup.js';
+import { serveInProcess, type InProcessExporter } from './serve-in-process.js';
 
-const silent = pino({ level: 'silent' });
-const noWebConfig: WebConfig = { tls: undefined, basicAuthUsers: new Map() };
-const servers: Server[] = [];
+const running: InProcessExporter[] = [];
 
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+  await Promise.all(running.splice(0).map((exporter) => exporter.close()));
 });
 
-async function serve(flags: Record<string, RawFlagValue>, collectors?: readonly Collector[], web: WebConfig = noWebConfig, toggles: Record<string, boolean> = {}): Promise<string> {
-  const { config, plan, context } = scrapeSetup({ 'web.listen-address': '127.0.0.1:0', ...flags }, { collectors, toggles });
-  const server = await listen(createApp(config, new Exporter(plan, context), web, silent), config, web);
-  servers.push(server);
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no address');
-  return `${web.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`;
+async function serve(flags: Record<string, RawFlagValue>, collectors?: readonly Collector[], webConfigFile?: string, toggles: Record<string, boolean> = {}): Promise<string> {
+  const exporter = await serveInProcess(flags, { collectors, webConfigFile, toggles });
+  running.push(exporter);
+  return exporter.url;
 }
 
 /** A collector that records how often it ran and can be made slow or failing. */
@@ -139,7 +129,7 @@ describe('/metrics', () => {
 
 describe('other endpoints', () => {
   it('/-/healthy and the landing page with the enabled collectors', async () => {
-    const url = await serve({ 'web.telemetry-path': '/tcp-metrics' }, undefined, noWebConfig, { sysctl: false });
+    const url = await serve({ 'web.telemetry-path': '/tcp-metrics' }, undefined, undefined, { sysctl: false });
     expect(await (await fetch(`${url}/-/healthy`)).text()).toBe('Healthy\n');
     const landing = await (await fetch(`${url}/`)).text();
     expect(landing).toContain('<a href="/tcp-metrics">Metrics</a>');
@@ -156,7 +146,7 @@ describe('--web.config.file', () => {
   it('basic auth with a bcrypt hash', async () => {
     const file = join(dir, 'auth.yml');
     writeFileSync(file, `basic_auth_users:\n  prometheus: ${bcrypt.hashSync('s3cret', 4).replace('$2b$', '$2y$')}\n`);
-    const url = await serve({}, COLLECTORS, loadWebConfig(file));
+    const url = await serve({}, COLLECTORS, file);
     expect((await fetch(`${url}/metrics`)).status).toBe(401);
     const wrong = Buffer.from('prometheus:nope').toString('base64');
     expect((await fetch(`${url}/metrics`, { headers: { authorization: `Basic ${wrong}` } })).status).toBe(401);
@@ -168,7 +158,7 @@ describe('--web.config.file', () => {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
     const file = join(dir, 'tls.yml');
     writeFileSync(file, 'tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n  min_version: TLS13\n');
-    const url = await serve({}, COLLECTORS, loadWebConfig(file));
+    const url = await serve({}, COLLECTORS, file);
     expect(url.startsWith('https://')).toBe(true);
     const body = await new Promise<string>((resolve, reject) => {
       request(`${url}/metrics`, { rejectUnauthorized: false }, (res) => {
