@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { InfoPrinted, parseCommandLine, UsageError } from './cli.js';
 import { HOST_TABLE, type ScrapeContext } from './collectors/collector.js';
@@ -53,9 +52,8 @@ async function serve(config: Config, logger: Logger): Promise<void> {
   const { plan, context } = buildScrape(config, logger);
   const exporter = new Exporter(plan, context, { processMetrics: !config.web.disableExporterMetrics });
   const app = createApp(config, exporter, { config: () => web.spec, verifier: new BcryptWorker() }, logger);
-  const server: Server = await listen(app, config, web, logger);
-  const { host, port } = config.web.listenAddress;
-  logger.info({ address: `${host ?? ''}:${port}`, tls: web.tls !== undefined, collectors: config.enabledCollectors.join(','), source: plan.tables[0]?.source.name }, 'listening');
+  const { servers, addresses } = await listen(app, config, web, logger);
+  logger.info({ address: addresses.join(','), tls: web.tls !== undefined, collectors: config.enabledCollectors.join(','), source: plan.tables[0]?.source.name }, 'listening');
   warnIfNeedlesslyRoot(config, logger);
 
   // SIGHUP re-reads --web.config.file, as Prometheus and exporter-toolkit users expect; without a
@@ -66,11 +64,17 @@ async function serve(config: Config, logger: Logger): Promise<void> {
     if (closing) return;
     closing = true;
     logger.info({ signal }, 'shutting down');
-    server.close(() => process.exit(0));
-    server.closeIdleConnections();
+    let open = servers.length;
+    for (const server of servers) {
+      server.close(() => {
+        open--;
+        if (open === 0) process.exit(0);
+      });
+      server.closeIdleConnections();
+    }
     // A scrape in flight gets a few seconds to finish; then we go regardless.
     setTimeout(() => {
-      server.closeAllConnections();
+      for (const server of servers) server.closeAllConnections();
       process.exit(0);
     }, 5000).unref();
   };

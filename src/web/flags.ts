@@ -1,4 +1,4 @@
-import { ConfigError, integerFlag, stringFlag, switchFlag } from '../config/flag.js';
+import { ConfigError, integerFlag, stringFlag, switchFlag, type Flag } from '../config/flag.js';
 
 export interface ListenAddress {
   /** undefined = every interface, as ":9977" means in node_exporter. */
@@ -17,6 +17,27 @@ export function parseListenAddress(value: string): ListenAddress {
   const host = match[1] ?? match[2];
   return { host: host === '' ? undefined : host, port };
 }
+
+/** Repeatable, as in node_exporter: one listener per address. */
+const listenAddressFlag: Flag<ListenAddress[]> = {
+  name: 'web.listen-address',
+  help: 'address to listen on for the web interface and telemetry; repeatable',
+  kind: 'repeatable',
+  valueName: '<[host]:port>',
+  defaultText: DEFAULT_LISTEN_ADDRESS,
+  example: '127.0.0.1:9978',
+  parse(raw) {
+    const values = raw === undefined || typeof raw === 'boolean' ? [] : typeof raw === 'string' ? [raw] : raw;
+    const addresses = (values.length === 0 ? [DEFAULT_LISTEN_ADDRESS] : values).map(parseListenAddress);
+    const seen = new Set<string>();
+    for (const { host, port } of addresses) {
+      const key = `${host ?? ''}:${port}`;
+      if (seen.has(key)) throw new ConfigError(`--web.listen-address: ${key} is given twice`);
+      seen.add(key);
+    }
+    return addresses;
+  },
+};
 
 /** Go-style durations as Prometheus spells them ("5s", "500ms", "1m"); a bare number is seconds. Milliseconds. */
 export function parseDuration(value: string): number | undefined {
@@ -45,14 +66,8 @@ function durationFlag(name: string, options: { help: string; defaultMs: number; 
  * under a second to send its headers.
  */
 export const WEB_FLAGS = {
-  listenAddress: stringFlag('web.listen-address', {
-    help: 'address to listen on for the web interface and telemetry',
-    default: parseListenAddress(DEFAULT_LISTEN_ADDRESS),
-    defaultText: DEFAULT_LISTEN_ADDRESS,
-    valueName: '<[host]:port>',
-    example: '127.0.0.1:9978',
-    convert: parseListenAddress,
-  }),
+  listenAddresses: listenAddressFlag,
+  systemdSocket: switchFlag('web.systemd-socket', { help: 'serve on the sockets systemd passes (socket activation) instead of --web.listen-address' }),
   telemetryPath: stringFlag('web.telemetry-path', {
     help: 'path under which to expose metrics',
     default: '/metrics',

@@ -60,19 +60,59 @@ function createServer(app: RequestListener, config: Config, web: ReloadableWebCo
   return server;
 }
 
-/** Starts listening; resolves once the port is bound, rejects with a one-line reason otherwise. */
-export function listen(app: RequestListener, config: Config, web: ReloadableWebConfig, logger: Logger): Promise<Server> {
-  const server = createServer(app, config, web, logger);
-  // First among the connection listeners, so that a rotated certificate is in place before the
-  // TLS layer wraps this very connection.
-  server.prependListener('connection', () => web.checkForChanges());
-  limitConnections(server, config.web.maxConnections, logger);
-  server.on('clientError', answerClientError);
-  const { host, port } = config.web.listenAddress;
+/** The first file descriptor systemd passes (SD_LISTEN_FDS_START). */
+const SD_LISTEN_FDS_START = 3;
+
+/** What a server listens on: an address, or a socket systemd passed (socket activation). */
+type Endpoint = { label: string; options: { host: string | undefined; port: number } | { fd: number } };
+
+/**
+ * The sockets systemd passed, by sd_listen_fds(3)'s rules: LISTEN_PID must be this process,
+ * LISTEN_FDS says how many, from fd 3 on.
+ */
+export function systemdSockets(env: NodeJS.ProcessEnv = process.env, pid: number = process.pid): Endpoint[] {
+  const count = Number(env.LISTEN_FDS);
+  if (Number(env.LISTEN_PID) !== pid || !Number.isInteger(count) || count < 1) {
+    throw new Error('--web.systemd-socket: systemd passed no socket (LISTEN_PID/LISTEN_FDS unset or for another process); start it from a .socket unit');
+  }
+  return Array.from({ length: count }, (_, i) => ({ label: `systemd socket fd ${SD_LISTEN_FDS_START + i}`, options: { fd: SD_LISTEN_FDS_START + i } }));
+}
+
+function endpoints(config: Config): Endpoint[] {
+  if (config.web.systemdSocket) return systemdSockets();
+  return config.web.listenAddresses.map(({ host, port }) => ({ label: `${host?.includes(':') ? `[${host}]` : (host ?? '')}:${port}`, options: { host, port } }));
+}
+
+function listenOn(server: Server, endpoint: Endpoint): Promise<Server> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(new Error(`cannot listen on ${host ?? ''}:${port}: ${error.code ?? oneLine(error)}`));
+      reject(new Error(`cannot listen on ${endpoint.label}: ${error.code ?? oneLine(error)}`));
     });
-    server.listen({ host, port }, () => resolve(server));
+    server.listen(endpoint.options, () => resolve(server));
   });
+}
+
+/**
+ * Starts one server per --web.listen-address (or per socket systemd passed), all serving the same
+ * app; resolves once every one is bound, rejects with a one-line reason otherwise (closing those
+ * already bound). The connection cap applies to each server.
+ */
+export async function listen(app: RequestListener, config: Config, web: ReloadableWebConfig, logger: Logger): Promise<{ servers: Server[]; addresses: string[] }> {
+  const targets = endpoints(config);
+  const servers = targets.map(() => {
+    const server = createServer(app, config, web, logger);
+    // First among the connection listeners, so that a rotated certificate is in place before the
+    // TLS layer wraps this very connection.
+    server.prependListener('connection', () => web.checkForChanges());
+    limitConnections(server, config.web.maxConnections, logger);
+    server.on('clientError', answerClientError);
+    return server;
+  });
+  const bound = await Promise.allSettled(servers.map((server, i) => listenOn(server, targets[i]!)));
+  const failure = bound.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure !== undefined) {
+    for (const server of servers) if (server.listening) server.close();
+    throw failure.reason;
+  }
+  return { servers, addresses: targets.map((target) => target.label) };
 }

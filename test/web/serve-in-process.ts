@@ -26,7 +26,7 @@ export async function serveInProcess(
   const web = ReloadableWebConfig.start(options.webConfigFile, logger);
   const verifier = new BcryptWorker();
   const app = createApp(config, new Exporter(plan, { ...context, logger }), { config: () => web.spec, verifier }, logger);
-  const server = await listen(app, config, web, logger);
+  const server = (await listen(app, config, web, logger)).servers[0]!;
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no address');
   return {
