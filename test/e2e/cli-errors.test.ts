@@ -73,6 +73,10 @@ describe('bad command lines exit 2 with one readable line', () => {
     expect(help.stdout).toContain('--web.listen-address');
     expect(help.stdout).toContain('--collector.sockets');
     expect(help.stdout).toContain('--path.procfs');
+    // As node_exporter's: every line fits 80 columns, and collector switches read --[no-]collector.NAME.
+    expect(help.stdout.split('\n').filter((line) => line.length > 80)).toEqual([]);
+    expect(help.stdout).toMatch(/^ {2}--\[no-\]collector\.sockets$/m);
+    expect(help.stdout).not.toMatch(/^ {2}--no-collector\./m);
     const version = await cli(['--version']);
     expect(version.code).toBe(0);
     const packageVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -92,6 +96,10 @@ describe('unreadable or corrupt /proc files fail one collector, not the scrape',
     for (const collector of ['sockets', 'sockstat', 'netstat', 'sysctl']) expect(valueOf(samples, 'tcpstate_scrape_collector_success', { collector })).toBe(0);
     expect(result.stderr).toMatch(/collector=sysctl err="none of the TCP sysctls exists under .*no-such-proc\/sys\/net: is --path.procfs the host's \/proc\?"/);
     expect(result.stderr.trimEnd().split('\n').at(-1)).toBe('tcpstate-exporter: error: 4 of 4 collectors failed: sockets, sockstat, netstat, sysctl');
+    // What the TCPStateCollectorFailing runbook tells the operator to grep for finds these lines.
+    const runbookGrep = /grep '([^']+)'`\. The reason names/.exec(readFileSync(new URL('../../docs/runbooks.md', import.meta.url), 'utf8'))?.[1];
+    expect(runbookGrep).toBeDefined();
+    expect(result.stderr.split('\n').filter((line) => line.includes(runbookGrep!))).toHaveLength(4);
     // One log line per failed collector, naming it.
     expect(result.stderr).toMatch(/level=error msg="collector failed" collector=sockstat err="cannot read .*no-such-proc\/net\/sockstat: no such file or directory"/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
