@@ -89,9 +89,18 @@ export class Exporter {
    * shortly before then report a timeout instead of holding the scrape. A scrape that joins a
    * collection in flight shares its deadline.
    */
-  async scrape(format: ExpositionFormat = 'prometheus', timeoutSeconds?: number, collectors?: readonly string[]): Promise<Scrape> {
+  /** Whether a scrape of these collectors now would join a collection already in flight. */
+  isCollecting(collectors?: readonly string[]): boolean {
+    return this.inFlight.has(this.planFor(collectors).key);
+  }
+
+  private planFor(collectors: readonly string[] | undefined): { plan: ScrapePlan; key: string } {
     const plan = collectors === undefined ? this.plan : { ...this.plan, collectors: this.plan.collectors.filter((collector) => collectors.includes(collector.name)) };
-    const key = plan.collectors.map((collector) => collector.name).join(',');
+    return { plan, key: plan.collectors.map((collector) => collector.name).join(',') };
+  }
+
+  async scrape(format: ExpositionFormat = 'prometheus', timeoutSeconds?: number, collectors?: readonly string[]): Promise<Scrape> {
+    const { plan, key } = this.planFor(collectors);
     let pending = this.inFlight.get(key);
     if (pending === undefined) {
       const deadline = timeoutSeconds === undefined ? undefined : performance.now() + collectionBudgetMs(timeoutSeconds);

@@ -51,9 +51,13 @@ export async function findSocketOwners(proc: ProcRoot): Promise<SocketOwners> {
     // whose every descriptor link is refused is as unreadable as one whose fd/ is.
     let refused = 0;
     for (const fd of fds) {
-      const target = proc.readLinkSyncIfPresent(pid, 'fd', fd);
-      if (target === undefined) refused++;
-      if (target === undefined || !target.startsWith('socket:[')) continue;
+      const target = proc.readLinkSyncOrWhy(pid, 'fd', fd);
+      if (typeof target !== 'string') {
+        // A descriptor closed since the listing is no sign of missing permission.
+        if (target.failed === 'refused') refused++;
+        continue;
+      }
+      if (!target.startsWith('socket:[')) continue;
       const match = SOCKET_LINK.exec(target);
       if (match === null) continue;
       if (index === undefined) {

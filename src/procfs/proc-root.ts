@@ -170,6 +170,15 @@ export class ProcRoot {
     }
   }
 
+  /** readlink, or why not: 'gone' (the entry vanished) or 'refused' (no permission, or another error). */
+  readLinkSyncOrWhy(...segments: string[]): string | { failed: 'gone' | 'refused' } {
+    try {
+      return readlinkSync(this.path(...segments));
+    } catch (error) {
+      return { failed: (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'refused' };
+    }
+  }
+
   readLinkSyncIfPresent(...segments: string[]): string | undefined {
     try {
       return readlinkSync(this.path(...segments));

@@ -68,12 +68,12 @@ export function createApp(config: Config, exporter: Exporter, web: WebContext, l
   app.use(new BasicAuth(web.config, web.verifier).middleware);
   app.use(compression({ filter: compressible }));
 
-  let inFlight = 0;
+  // Scrapes that start a collection. One that joins a collection in flight costs a render at
+  // most (and shares it with the other requests for its format), so it does not count: a slow
+  // collection (the process collector takes seconds) must not turn Prometheus's next scrapes into
+  // 503s while it runs.
+  let collecting = 0;
   app.get(config.web.telemetryPath, (req, res) => {
-    if (config.web.maxRequests > 0 && inFlight >= config.web.maxRequests) {
-      sendPlain(res, 503, `Too many concurrent scrapes (--web.max-requests=${config.web.maxRequests})`);
-      return;
-    }
     let collectors: readonly string[];
     try {
       collectors = selectCollectors(config.enabledCollectors, req.query['collect[]'], req.query['exclude[]']);
@@ -81,7 +81,12 @@ export function createApp(config: Config, exporter: Exporter, web: WebContext, l
       sendPlain(res, 400, oneLine(error));
       return;
     }
-    inFlight++;
+    const joins = exporter.isCollecting(collectors);
+    if (!joins && config.web.maxRequests > 0 && collecting >= config.web.maxRequests) {
+      sendPlain(res, 503, `Too many concurrent scrapes (--web.max-requests=${config.web.maxRequests})`);
+      return;
+    }
+    if (!joins) collecting++;
     exporter
       .scrape(negotiateFormat(req.headers.accept), scrapeTimeoutSeconds(req.headers['x-prometheus-scrape-timeout-seconds'], DEFAULT_SCRAPE_TIMEOUT_SECONDS), collectors)
       .then(
@@ -94,7 +99,7 @@ export function createApp(config: Config, exporter: Exporter, web: WebContext, l
         },
       )
       .finally(() => {
-        inFlight--;
+        if (!joins) collecting--;
       });
   });
   app.get('/-/healthy', (_req, res) => {

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseExposition, valueOf } from '../helpers/exposition.js';
 import { fixtureProcfs } from '../helpers/exporter-process.js';
 import { exporterBin } from '../helpers/netns.js';
+import { toolOrSkip } from '../helpers/require-tool.js';
 
 interface Result {
   code: number;
@@ -147,5 +148,18 @@ describe('unreadable or corrupt /proc files fail one collector, not the scrape',
     expect(samples.filter((s) => s.name === 'tcpstate_sockets' && s.labels.family === 'ipv4')).toHaveLength(11);
     expect(samples.filter((s) => s.labels.family === 'ipv6')).toHaveLength(0);
     expect(valueOf(samples, 'tcpstate_scrape_collector_success', { collector: 'sockets' })).toBe(1);
+  });
+});
+
+describe('an open-file limit too low to start', () => {
+  const prlimit = toolOrSkip('prlimit', 'util-linux');
+  it.skipIf(!prlimit.available)('is one line naming the limit and what to raise, exit 2, not an EMFILE stack trace', async () => {
+    const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(prlimit.path!, ['--nofile=64', process.execPath, exporterBin, 'collect'], { timeout: 30_000 }, (error, _stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stderr });
+      });
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("tcpstate-exporter: error: the open-file limit is 64; the exporter needs at least 128: raise it (ulimit -n, systemd LimitNOFILE=, or the container's nofile ulimit)\n");
   });
 });

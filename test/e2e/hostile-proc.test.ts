@@ -45,6 +45,24 @@ describe('hostile files under --path.procfs', () => {
     }
   });
 
+  it('a FIFO at <pid>/comm with the process collector: that process is unreadable, and the event loop never blocks', async () => {
+    const proc = procWith('fifo-comm', (root) => {
+      rmSync(join(root, '13140', 'comm'));
+      execFileSync('mkfifo', [join(root, '13140', 'comm')]);
+    });
+    const exporter = await startExporter([`--path.procfs=${proc}`, '--collector.process']);
+    try {
+      const scrape = fetch(`${exporter.url}/metrics`, { signal: AbortSignal.timeout(8000) }).then((r) => r.text());
+      // /-/healthy answers while the scrape runs, as it cannot while a synchronous read blocks.
+      expect((await fetch(`${exporter.url}/-/healthy`, { signal: AbortSignal.timeout(3000) })).status).toBe(200);
+      const samples = parseExposition(await scrape);
+      expect(valueOf(samples, 'tcpstate_scrape_collector_success', { collector: 'process' })).toBe(1);
+      expect(valueOf(samples, 'tcpstate_process_unreadable')).toBe(1);
+    } finally {
+      await exporter.stop();
+    }
+  });
+
   it('/dev/zero in place of net/snmp is refused, a file past the size cap is refused, and both name the file', async () => {
     const proc = procWith('devices', (root) => {
       rmSync(join(root, 'net', 'snmp'));

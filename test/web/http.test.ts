@@ -89,11 +89,16 @@ describe('/metrics', () => {
     expect(probe.runs).toBe(2);
   });
 
-  it('answers 503 past --web.max-requests', async () => {
-    const url = await serve({ 'web.max-requests': '2' }, [probeCollector({ delayMs: 400 })]);
-    const statuses = await Promise.all(Array.from({ length: 4 }, () => fetch(`${url}/metrics`).then((r) => r.status)));
-    expect(statuses.filter((s) => s === 200)).toHaveLength(2);
-    expect(statuses.filter((s) => s === 503)).toHaveLength(2);
+  it('answers 503 past --web.max-requests collections; scrapes that join one in flight do not count', async () => {
+    const url = await serve({ 'web.max-requests': '1' }, [probeCollector({ delayMs: 400 })]);
+    const first = fetch(`${url}/metrics`).then((r) => r.status);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Five more of the same: they share the first one's collection.
+    const joiners = Array.from({ length: 5 }, () => fetch(`${url}/metrics`).then((r) => r.status));
+    // Another set of collectors would be a second collection, past the limit of 1.
+    const other = fetch(`${url}/metrics?collect[]=sockets`).then((r) => r.status);
+    expect(await Promise.all([first, ...joiners])).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(await other).toBe(503);
   });
 
   it('a failing collector reports success 0 and the others still serve', async () => {
