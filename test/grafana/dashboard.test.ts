@@ -2,7 +2,7 @@
  * Static checks of grafana/tcpstate.json: in sync with the generator (grafana/dashboard.ts and
  * its rows), importable (the shape Grafana 10/11 expects, no hard-coded datasource UID), every
  * query on metrics the exporter emits, thresholds equal to the alert rules'. The live check that
- * every query returns data from a real Prometheus is test/pipeline/pipeline.test.ts.
+ * every query returns data from a real Prometheus is test/e2e/pipeline/pipeline.test.ts.
  *
  * These tests never write the JSON; regenerate it after editing the generator: npm run dashboard
  */

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * A long-lived HTTP client inside a test's network namespace, so that polling Prometheus costs
- * one request, not one node start-up (test/pipeline/http-batch.mjs starts a process per batch).
+ * one request, not one node start-up (test/e2e/pipeline/http-batch.mjs starts a process per batch).
  *
  * Reads one JSON request per line on stdin: {"id": n, "url": "...", "form"?: {key: value},
  * "timeoutMs"?: n}; writes one JSON line per request on stdout: {"id", "status", "body"} (body

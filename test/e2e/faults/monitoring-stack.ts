@@ -20,7 +20,7 @@ import type { TestNamespace } from '../../helpers/netns.js';
 
 const run = promisify(execFile);
 const httpAgent = fileURLToPath(new URL('./http-agent.mjs', import.meta.url));
-const webhookReceiver = fileURLToPath(new URL('../../pipeline/webhook-receiver.mjs', import.meta.url));
+const webhookReceiver = fileURLToPath(new URL('../pipeline/webhook-receiver.mjs', import.meta.url));
 
 export const PROMETHEUS = '127.0.0.1:9090';
 export const ALERTMANAGER = '127.0.0.1:9093';

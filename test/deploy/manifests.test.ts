@@ -4,12 +4,12 @@ import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { parseCommandLine } from '../src/cli.js';
-import { COLLECTORS } from '../src/collectors/index.js';
-import { parseConfig } from '../src/config/config.js';
-import { freePort, startExporter } from './helpers/exporter-process.js';
+import { parseCommandLine } from '../../src/cli.js';
+import { COLLECTORS } from '../../src/collectors/index.js';
+import { parseConfig } from '../../src/config/config.js';
+import { freePort, startExporter } from '../helpers/exporter-process.js';
 
-const read = (path: string): string => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+const read = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 
 /** The flags a deployment passes must be ones the exporter accepts, or it crash-loops. */
 function acceptsFlags(args: string[]): void {
@@ -21,7 +21,7 @@ describe('deploy/kubernetes', () => {
   /** Each kustomization (or component) lists every manifest next to it, and each parses. */
   it.each(['deploy/kubernetes', 'deploy/kubernetes/base', 'deploy/kubernetes/components/kube-rbac-proxy'])('%s lists every manifest in its directory', (dir) => {
     const kustomization = parseAllDocuments(read(`${dir}/kustomization.yaml`))[0]!.toJS() as { resources: string[] };
-    const manifests = readdirSync(new URL(`../${dir}`, import.meta.url)).filter((f) => f !== 'kustomization.yaml' && f.endsWith('.yaml'));
+    const manifests = readdirSync(new URL(`../../${dir}`, import.meta.url)).filter((f) => f !== 'kustomization.yaml' && f.endsWith('.yaml'));
     expect(kustomization.resources.filter((r) => r.endsWith('.yaml')).sort()).toEqual(manifests.sort());
     for (const file of manifests) {
       for (const document of parseAllDocuments(read(`${dir}/${file}`))) {
@@ -83,7 +83,7 @@ describe('Dockerfile (checked statically: no container engine here)', () => {
     expect(fromContext.length).toBeGreaterThan(0);
     for (const copy of fromContext) {
       for (const source of args(copy).slice(0, -1)) {
-        expect(existsSync(new URL(`../${source}`, import.meta.url)), source).toBe(true);
+        expect(existsSync(new URL(`../../${source}`, import.meta.url)), source).toBe(true);
         expect(isIgnored(source), `${source} is excluded by .dockerignore`).toBe(false);
       }
     }

@@ -22,13 +22,13 @@ import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { shortenedRules, sleep, waitFor } from '../e2e/faults/monitoring-stack.js';
-import { describeWithNetns, exporterBin, TestNamespace, type RunningFarm } from '../helpers/netns.js';
-import { toolOrSkip } from '../helpers/require-tool.js';
-import { loadDashboard, panelQueries, variableQuery, type PanelQuery } from '../grafana/dashboard-queries.js';
+import { shortenedRules, sleep, waitFor } from '../faults/monitoring-stack.js';
+import { describeWithNetns, exporterBin, TestNamespace, type RunningFarm } from '../../helpers/netns.js';
+import { toolOrSkip } from '../../helpers/require-tool.js';
+import { loadDashboard, panelQueries, variableQuery, type PanelQuery } from '../../grafana/dashboard-queries.js';
 import { formatMultiValue, grafanaRegexEscape, interpolate, rateInterval } from './grafana-interpolate.js';
 
-const rulesPath = fileURLToPath(new URL('../../alerts/tcpstate.rules.yml', import.meta.url));
+const rulesPath = fileURLToPath(new URL('../../../alerts/tcpstate.rules.yml', import.meta.url));
 const httpBatch = fileURLToPath(new URL('./http-batch.mjs', import.meta.url));
 const webhookReceiver = fileURLToPath(new URL('./webhook-receiver.mjs', import.meta.url));
 

@@ -3,7 +3,7 @@
  * Operator PrometheusRule, comments (the TUNE: markers) included. Generated here; this test fails
  * when the two drift apart. Regenerate after editing the rules:
  *
- *     UPDATE_PROMETHEUSRULE=1 npx vitest run test/pipeline/prometheusrule.test.ts
+ *     UPDATE_PROMETHEUSRULE=1 npx vitest run test/deploy/prometheusrule.test.ts
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,8 +20,8 @@ const rulesPath = fileURLToPath(new URL('../../alerts/tcpstate.rules.yml', impor
 const prometheusRulePath = fileURLToPath(new URL('../../deploy/kubernetes/prometheusrule.yaml', import.meta.url));
 
 const HEADER = [
-  ' Generated from alerts/tcpstate.rules.yml by test/pipeline/prometheusrule.test.ts: do not edit.',
-  ' Regenerate: UPDATE_PROMETHEUSRULE=1 npx vitest run test/pipeline/prometheusrule.test.ts',
+  ' Generated from alerts/tcpstate.rules.yml by test/deploy/prometheusrule.test.ts: do not edit.',
+  ' Regenerate: UPDATE_PROMETHEUSRULE=1 npx vitest run test/deploy/prometheusrule.test.ts',
   '',
   ' The Prometheus Operator loads PrometheusRules that match its ruleSelector (and',
   ' ruleNamespaceSelector). kube-prometheus-stack selects `release: <helm release>` by default:',
@@ -55,7 +55,7 @@ describe('deploy/kubernetes/prometheusrule.yaml', () => {
   const text = readFileSync(prometheusRulePath, 'utf8');
   const resource = parse(text) as { apiVersion: string; kind: string; metadata: { name: string }; spec: RuleFile };
 
-  it('is generated from alerts/tcpstate.rules.yml (regenerate: UPDATE_PROMETHEUSRULE=1 npx vitest run test/pipeline/prometheusrule.test.ts)', () => {
+  it('is generated from alerts/tcpstate.rules.yml (regenerate: UPDATE_PROMETHEUSRULE=1 npx vitest run test/deploy/prometheusrule.test.ts)', () => {
     expect(text).toBe(renderPrometheusRule(rulesText));
   });
 
