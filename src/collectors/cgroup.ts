@@ -57,7 +57,10 @@ function ownerState(proc: ProcRoot, runtimeRoot: string, logger: Logger): OwnerS
   const key = `${proc.root}\0${runtimeRoot}`;
   let state = states.get(key);
   if (state === undefined) {
-    const owners = readCgroup2Mount(proc).then((mount) => {
+    // A procfs without self/mountinfo (a fixture, a stripped bind mount) cannot say where cgroup v2
+    // is mounted: the same as a host without it.
+    const mountinfo = proc.readTextIfExists('self', 'mountinfo');
+    const owners = mountinfo.then((text) => (text === undefined ? undefined : readCgroup2Mount(proc))).then((mount) => {
       if (mount === undefined) return undefined;
       const tree = new CgroupTree({ mountPoint: mount.mountPoint, pathPrefix: mount.root === '/' ? '' : mount.root });
       const runtime = new RuntimeState({ roots: runtimeRoots(runtimeRoot), onProblem: (message) => logger.warn({ collector: 'cgroup' }, message) });
@@ -105,7 +108,7 @@ export const cgroupCollector: TableCollector<typeof CGROUP_FLAGS> = {
         }
         const owners = await state.owners;
         if (owners === undefined) {
-          tellOnce(logger, 'no cgroup v2 mount in mountinfo (a cgroup v1-only host): tcpstate_owner_* series are left out; --collector.process names sockets by process instead');
+          tellOnce(logger, 'no cgroup v2 mount in self/mountinfo (a cgroup v1-only host?): tcpstate_owner_* series are left out; --collector.process names sockets by process instead');
           return;
         }
         if (tally.fullSockets > 0 && tally.withId === 0) {
