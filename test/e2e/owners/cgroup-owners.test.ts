@@ -11,16 +11,18 @@ const POD = { namespace: 'shop', name: 'checkout-7d9f8b6c5-x2k4q', uid: '5f0c7a3
 const APP_ID = 'a1'.repeat(32);
 const SIDECAR_ID = 'e2'.repeat(32);
 const DOCKER_ID = 'd3'.repeat(32);
+/** Above diagnose's CLOSE_WAIT floor (20), so its finding must name the owner. */
+const CLOSE_WAIT_LEAK = 25;
 const POD_SLICE = `kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD.uid.replaceAll('-', '_')}.slice`;
 
 /** Each cgroup, as kubelet, Docker and systemd name theirs, the owner labels it must get, and its sockets. */
 const OWNERS = [
   { cgroup: 'system.slice/nginx.service', labels: { unit: 'nginx.service' }, spec: { listen: 8080, pairs: 4, close_wait: 2 } },
-  // Never accepts: its three connections wait in the accept queue.
-  { cgroup: `system.slice/docker-${DOCKER_ID}.scope`, labels: { container: 'redis-cache' }, spec: { listen: 6379, backlog: 64, accept: false, pairs: 3 } },
+  // Never accepts: its four connections fill its accept queue (backlog 4).
+  { cgroup: `system.slice/docker-${DOCKER_ID}.scope`, labels: { container: 'redis-cache' }, spec: { listen: 6379, backlog: 4, accept: false, pairs: 4 } },
   { cgroup: `${POD_SLICE}/cri-containerd-${APP_ID}.scope`, labels: { namespace: POD.namespace, pod: POD.name, uid: POD.uid, container: 'app' }, spec: { listen: 9000, pairs: 1 } },
   // The sidecar proxies to the app and half-closes: the app, which never closes, holds the CLOSE_WAIT.
-  { cgroup: `${POD_SLICE}/cri-containerd-${SIDECAR_ID}.scope`, labels: { namespace: POD.namespace, pod: POD.name, uid: POD.uid, container: 'envoy' }, spec: { listen: 15001, connect: [{ port: 9000, count: 5, shutdown: true }] } },
+  { cgroup: `${POD_SLICE}/cri-containerd-${SIDECAR_ID}.scope`, labels: { namespace: POD.namespace, pod: POD.name, uid: POD.uid, container: 'envoy' }, spec: { listen: 15001, connect: [{ port: 9000, count: CLOSE_WAIT_LEAK, shutdown: true }] } },
 ] as const;
 
 const LABEL_NAMES = ['namespace', 'pod', 'uid', 'container', 'unit'] as const;
@@ -57,11 +59,11 @@ describeWithNetns('tcpstate_owner_sockets names the unit, container and pod of r
     runtime.dockerContainer(DOCKER_ID, 'redis-cache');
     flags = [`--collector.cgroup.runtime-root=${runtime.root}`];
     for (const owner of OWNERS) held.push(await holdSockets(cgroups, ns, owner.cgroup, owner.spec));
-    // Bounded wait until the half-closes have landed: the app's five CLOSE_WAIT sockets.
+    // Bounded wait until the half-closes have landed: the app's CLOSE_WAIT sockets.
     let seen = '';
-    await waitFor('five CLOSE_WAIT sockets on port 9000', async () => {
+    await waitFor(`${CLOSE_WAIT_LEAK} CLOSE_WAIT sockets on port 9000`, async () => {
       seen = (await ns.exec('ss', ['-tanH', 'state', 'close-wait', '( sport = :9000 )'])).stdout;
-      return seen.trim().split('\n').filter((l) => l !== '').length === 5 ? true : undefined;
+      return seen.trim().split('\n').filter((l) => l !== '').length === CLOSE_WAIT_LEAK ? true : undefined;
     }, { timeoutMs: 10_000, lastSeen: () => seen });
   }, 60_000);
 
@@ -87,31 +89,43 @@ describeWithNetns('tcpstate_owner_sockets names the unit, container and pod of r
     expect(ownerStates(samples, full({ unit: 'unknown' }))).toEqual(ss.get('') ?? {});
     // Known numbers, so equality is not 0 = 0.
     expect(ss.get(cgroups.cgroupPath(OWNERS[0].cgroup))).toEqual({ listen: 1, established: 8, close_wait: 2, fin_wait2: 2 });
-    expect(ss.get(cgroups.cgroupPath(OWNERS[1].cgroup))).toEqual({ listen: 1, established: 6 });
+    expect(ss.get(cgroups.cgroupPath(OWNERS[1].cgroup))).toEqual({ listen: 1, established: 8 });
   });
 
   it('the sidecar is not blamed for the app\'s CLOSE_WAIT leak: two containers of one pod, one namespace', async () => {
     const samples = parseExposition((await stableReading()).metrics);
     const app = full(OWNERS[2].labels);
     const sidecar = full(OWNERS[3].labels);
-    expect(valueOf(samples, 'tcpstate_owner_sockets', { ...app, state: 'close_wait' })).toBe(5);
+    expect(valueOf(samples, 'tcpstate_owner_sockets', { ...app, state: 'close_wait' })).toBe(CLOSE_WAIT_LEAK);
     expect(valueOf(samples, 'tcpstate_owner_sockets', { ...sidecar, state: 'close_wait' })).toBe(0);
-    expect(valueOf(samples, 'tcpstate_owner_sockets', { ...sidecar, state: 'fin_wait2' })).toBe(5);
-    expect(valueOf(samples, 'tcpstate_owner_port_sockets', { ...app, port: '9000', state: 'close_wait' })).toBe(5);
+    expect(valueOf(samples, 'tcpstate_owner_sockets', { ...sidecar, state: 'fin_wait2' })).toBe(CLOSE_WAIT_LEAK);
+    expect(valueOf(samples, 'tcpstate_owner_port_sockets', { ...app, port: '9000', state: 'close_wait' })).toBe(CLOSE_WAIT_LEAK);
     expect(valueOf(samples, 'tcpstate_owner_port_sockets', { ...sidecar, port: '15001', state: 'close_wait' })).toBe(0);
     // Both containers carry the pod's namespace, name and uid: the pod sum is the two together.
     const podCloseWait = select(samples, 'tcpstate_owner_sockets', { pod: POD.name, state: 'close_wait' }).reduce((sum, s) => sum + s.value, 0);
-    expect(podCloseWait).toBe(5);
+    expect(podCloseWait).toBe(CLOSE_WAIT_LEAK);
   });
 
   it('accept queues per owner and listening port: the container that does not accept()', async () => {
     const samples = parseExposition((await stableReading()).metrics);
     const redis = full(OWNERS[1].labels);
-    expect(valueOf(samples, 'tcpstate_owner_listen_queue_length', { ...redis, port: '6379' })).toBe(3);
-    expect(valueOf(samples, 'tcpstate_owner_listen_queue_max', { ...redis, port: '6379' })).toBe(64);
+    expect(valueOf(samples, 'tcpstate_owner_listen_queue_length', { ...redis, port: '6379' })).toBe(4);
+    expect(valueOf(samples, 'tcpstate_owner_listen_queue_max', { ...redis, port: '6379' })).toBe(4);
     expect(valueOf(samples, 'tcpstate_owner_port_sockets', { ...redis, port: '6379', state: 'listen' })).toBe(1);
     expect(valueOf(samples, 'tcpstate_owner_listen_queue_length', { ...full(OWNERS[0].labels), port: '8080' })).toBe(0);
     expect(valueOf(samples, 'tcpstate_owner_port_sockets', { ...full(OWNERS[0].labels), port: '8080', state: 'close_wait' })).toBe(2);
+  });
+
+  it('diagnose names the owning container and pod in its CLOSE_WAIT and accept-queue findings, without --collector.process', async () => {
+    const { stdout } = await collectWithLog(ns, [...flags, '--no-collector.process', '--diagnose.interval=0', '--diagnose.format=json'], 'diagnose').catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '', stderr: '' }));
+    const report = JSON.parse(stdout) as { findings: Array<{ check: string; labels: Record<string, string>; evidence: string[] }> };
+    const closeWait = report.findings.find((f) => f.check === 'close_wait' && f.labels.port === '9000');
+    expect(closeWait?.labels).toMatchObject({ port: '9000', namespace: POD.namespace, pod: POD.name, uid: POD.uid, container: 'app' });
+    expect(closeWait?.evidence.join('\n')).toContain(`container app of pod ${POD.namespace}/${POD.name} ${CLOSE_WAIT_LEAK}`);
+    expect(closeWait?.evidence.join('\n')).not.toContain('envoy');
+    const queue = report.findings.find((f) => f.check === 'listen_queue' && f.labels.port === '6379');
+    expect(queue?.labels).toMatchObject({ port: '6379', container: 'redis-cache' });
+    expect(queue?.evidence.join('\n')).toContain('container redis-cache 4');
   });
 
   it('a cgroup created between scrapes is found, and a removed one vanishes', async () => {

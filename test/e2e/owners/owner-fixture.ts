@@ -107,7 +107,7 @@ export function ssCountsByCgroup(output: string): Map<string, Record<string, num
   return counts;
 }
 
-/** One `collect` in the namespace, with its log (stderr). */
-export async function collectWithLog(ns: TestNamespace, flags: readonly string[]): Promise<{ stdout: string; stderr: string }> {
-  return run(inNamespace(ns)[0]!, [...inNamespace(ns).slice(1), process.execPath, exporterBin, 'collect', ...flags], { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 });
+/** One `collect` (or `diagnose`) in the namespace, with its log (stderr). */
+export async function collectWithLog(ns: TestNamespace, flags: readonly string[], command = 'collect'): Promise<{ stdout: string; stderr: string }> {
+  return run(inNamespace(ns)[0]!, [...inNamespace(ns).slice(1), process.execPath, exporterBin, command, ...flags], { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 });
 }
