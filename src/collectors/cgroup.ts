@@ -35,13 +35,16 @@ interface OwnerState {
 }
 
 const states = new Map<string, OwnerState>();
-/** Degradations are told once per process, not once per scrape. */
+/**
+ * Degradations (procfs source, no cgroup v2, a kernel without ids) are told once per process, at
+ * info: they are how the host is set up, not something failing, so no warning every start.
+ */
 const told = new Set<string>();
 
 function tellOnce(logger: Logger, message: string): void {
   if (told.has(message)) return;
   told.add(message);
-  logger.warn({ collector: 'cgroup' }, message);
+  logger.info({ collector: 'cgroup' }, message);
 }
 
 function runtimeRoots(root: string): RuntimeStateRoots {
