@@ -1,11 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TCP_STATES } from '../../../src/kernel/tcp.js';
-import { describeWithNetns, TestNamespace } from '../../helpers/netns.js';
+import { describeWithNetns, exporterBin, TestNamespace } from '../../helpers/netns.js';
 import { parseExposition, select, valueOf, type Sample } from '../../helpers/exposition.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { TestCgroups } from '../../owners/cgroup-fixture.js';
-import { collectWithLog, holdSockets, readTogether, release, RuntimeStateDir, ssCountsByCgroup, type Reading } from './owner-fixture.js';
+import { collectWithLog, execInNamespace, holdSockets, readTogether, release, RuntimeStateDir, ssCountsByCgroup, type Reading } from './owner-fixture.js';
 
 const POD = { namespace: 'shop', name: 'checkout-7d9f8b6c5-x2k4q', uid: '5f0c7a3e-1b2d-4c6e-9a8f-0d1e2f3a4b5c' };
 const APP_ID = 'a1'.repeat(32);
@@ -145,6 +145,40 @@ describeWithNetns('tcpstate_owner_sockets names the unit, container and pod of r
     // The others are still named.
     expect(valueOf(gone, 'tcpstate_owner_sockets', { ...full(OWNERS[0].labels), state: 'listen' })).toBe(1);
   });
+
+  it('a running exporter finds a cgroup made after its first scrape (a re-walk on the miss, at most every 10 s), and drops a removed one', async () => {
+    const port = 19000 + (process.pid % 500);
+    const server = ns.spawnNetOnly(process.execPath, [exporterBin, `--web.listen-address=127.0.0.1:${port}`, ...flags, '--log.level=warn']);
+    const scrape = async (): Promise<Sample[] | undefined> => {
+      const script = `fetch('http://127.0.0.1:${port}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`;
+      const { stdout } = await execInNamespace(ns, [process.execPath, '-e', script]).catch(() => ({ stdout: '' }));
+      return stdout === '' ? undefined : parseExposition(stdout);
+    };
+    const late = 'system.slice/late-served.service';
+    const labels = full({ unit: 'late-served.service' });
+    try {
+      const first = await waitFor('the served exporter', scrape, { timeoutMs: 15_000 });
+      expect(valueOf(first, 'tcpstate_owner_sockets', { ...full(OWNERS[0].labels), state: 'listen' })).toBe(1);
+      expect(select(first, 'tcpstate_owner_sockets', labels)).toEqual([]);
+
+      const child = await holdSockets(cgroups, ns, late, { listen: 8091, pairs: 1 });
+      let seen: Sample[] = [];
+      await waitFor('the new cgroup named by the running exporter', async () => {
+        seen = (await scrape()) ?? [];
+        return select(seen, 'tcpstate_owner_sockets', { ...labels, state: 'listen' })[0]?.value === 1 ? true : undefined;
+      }, { timeoutMs: 25_000, intervalMs: 1000 });
+      expect(valueOf(seen, 'tcpstate_owner_sockets', { ...labels, state: 'established' })).toBe(2);
+
+      await release(child);
+      cgroups.rmdir(late);
+      await waitFor('the removed cgroup gone from the running exporter', async () => {
+        seen = (await scrape()) ?? [];
+        return select(seen, 'tcpstate_owner_sockets', labels).length === 0 ? true : undefined;
+      }, { timeoutMs: 15_000, intervalMs: 500 });
+    } finally {
+      server.kill('SIGTERM');
+    }
+  }, 90_000);
 
   it('the procfs source has no cgroup ids: no owner series, and the collector says so in one log line', async () => {
     const { stdout, stderr } = await collectWithLog(ns, [...flags, '--collector.sockets.source=procfs']);

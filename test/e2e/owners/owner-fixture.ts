@@ -111,3 +111,8 @@ export function ssCountsByCgroup(output: string): Map<string, Record<string, num
 export async function collectWithLog(ns: TestNamespace, flags: readonly string[], command = 'collect'): Promise<{ stdout: string; stderr: string }> {
   return run(inNamespace(ns)[0]!, [...inNamespace(ns).slice(1), process.execPath, exporterBin, command, ...flags], { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 });
 }
+
+/** Runs a command to completion in the network namespace only (see inNamespace). */
+export async function execInNamespace(ns: TestNamespace, command: readonly string[]): Promise<{ stdout: string; stderr: string }> {
+  return run(inNamespace(ns)[0]!, [...inNamespace(ns).slice(1), ...command], { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 });
+}
