@@ -1,11 +1,13 @@
 // @ts-check
 /**
  * The measuring half of the benchmark. bench/run.mjs runs it INSIDE the farm's network
- * namespace (`ip netns exec <ns> node bench/measure.mjs ...`), so that every tool sees the same
- * socket table. It starts the exporter twice (netlink and procfs sources) and node_exporter,
+ * namespace (`nsenter --net=/run/netns/<ns> node bench/measure.mjs ...`: the network namespace
+ * only, as `ip netns exec` would remount /sys and hide the cgroup2 mount from the cgroup
+ * collector), so that every tool sees the same socket table. It starts the exporter twice (netlink and procfs sources) and node_exporter,
  * then, interleaved, rep after rep: scrapes each over HTTP, runs `ss -tan`, runs the C netlink
  * dump (one walk for both families, as the exporter asks) and its per-family variant; with
- * --baseline, the same exporter built from another commit; with --process, both with
+ * --baseline, the same exporter built from another commit; the default scrape with and without
+ * the cgroup collector; with --process, both with
  * --collector.process too; then 100 scrapes of the netlink exporter for RSS drift. Prints one
  * JSON line.
  *
@@ -185,6 +187,10 @@ async function addContender(key, main, flags) {
   extra.push({ key, server: await startServer(key, process.execPath, [main, `--web.listen-address=127.0.0.1:${port}`, '--collector.sockets.source=netlink', ...flags], port, false) });
 }
 if (baselineMain !== '') await addContender('baseline', baselineMain, exporterFlags);
+// The default scrape (every default collector), with the cgroup owner collector and without it:
+// what attribution by cgroup adds to what users actually run.
+await addContender('defaultOn', exporterMain, ['--log.level=warn']);
+await addContender('defaultOff', exporterMain, ['--no-collector.cgroup', '--log.level=warn']);
 if (withProcess) {
   await addContender('netlinkProcess', exporterMain, [...exporterFlags, '--collector.process']);
   if (baselineMain !== '') await addContender('baselineProcess', baselineMain, [...exporterFlags, '--collector.process']);

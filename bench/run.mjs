@@ -14,7 +14,7 @@
  * out, on failure and on SIGINT/SIGTERM.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -107,6 +107,7 @@ function cleanup() {
     }
   }
   for (const ns of namespaces) deleteNamespace(ns);
+  removeCgroups();
   rmSync(work, { recursive: true, force: true });
 }
 
@@ -134,6 +135,47 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
     cleanup();
     process.exit(130);
   });
+}
+
+// ---- cgroups for the farm's shards ----
+// The cgroup collector names sockets by the cgroup of the process that made them, so the shards
+// sit in a few cgroups named as systemd, Docker and kubelet + containerd name theirs (round robin),
+// below one directory of this run that cleanup() removes, children first.
+const cgroupMount = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((line) => line.split(' ')).find((f) => f[f.indexOf('-') + 1] === 'cgroup2')?.[4];
+if (cgroupMount === undefined) {
+  console.error('bench: needs a cgroup v2 mount (the farm shards are placed in cgroups)');
+  process.exit(2);
+}
+const cgroupBase = join(cgroupMount, `tcpstate-bench-${process.pid}`);
+const POD_SLICE = 'kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0b1c2d3e_4f50_4a6b_8c7d_9e0f1a2b3c4d.slice';
+const FARM_CGROUPS = ['system.slice/farm.service', `system.slice/docker-${'d0'.repeat(32)}.scope`, `${POD_SLICE}/cri-containerd-${'a1'.repeat(32)}.scope`, `${POD_SLICE}/cri-containerd-${'e2'.repeat(32)}.scope`];
+/** @type {string[]} */
+const madeCgroups = [];
+for (const relative of FARM_CGROUPS) {
+  let dir = cgroupBase;
+  for (const part of ['', ...relative.split('/')]) {
+    dir = part === '' ? dir : join(dir, part);
+    if (!existsSync(dir)) {
+      mkdirSync(dir);
+      madeCgroups.push(dir);
+    }
+  }
+}
+function removeCgroups() {
+  for (const dir of [...madeCgroups].sort((a, b) => b.length - a.length)) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      /* still busy: a killed shard leaves its cgroup a moment after exit */
+      spawnSync('sleep', ['0.2']);
+      try {
+        rmdirSync(dir);
+      } catch (error) {
+        console.error(`bench: could not remove ${dir}: ${/** @type {Error} */ (error).message}`);
+      }
+    }
+  }
+  madeCgroups.length = 0;
 }
 
 /** @param {number} ms */
@@ -217,7 +259,9 @@ async function startFarm(ns, plan) {
   const ready = [];
   // Two at a time (two cores): each shard connects and accepts in a tight loop.
   for (let i = 0; i < plan.shards; i++) {
-    const child = spawn('ip', ['netns', 'exec', ns, farmBin, `--shard=${i + 1}`, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // The shell joins the shard's cgroup before it execs, so every socket the shard makes is tagged with it.
+    const procs = join(cgroupBase, /** @type {string} */ (FARM_CGROUPS[i % FARM_CGROUPS.length]), 'cgroup.procs');
+    const child = spawn('sh', ['-c', 'echo $$ > "$0" && exec "$@"', procs, 'ip', 'netns', 'exec', ns, farmBin, `--shard=${i + 1}`, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
     children.add(child);
     shards.push(child);
     const lines = createInterface({ input: /** @type {import('node:stream').Readable} */ (child.stdout) });
@@ -266,7 +310,8 @@ async function waitForQuietHost(baseline) {
 function measure(ns, size) {
   const optional = [...(baseline === '' ? [] : [`--baseline=${baseline}`]), ...(size <= PROCESS_MAX_SIZE ? ['--process'] : [])];
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, join(benchDir, 'measure.mjs'), `--reps=${reps}`, `--drift=${drift}`, `--dump=${dumpBin}`, `--node-exporter=${NODE_EXPORTER}`, ...optional], {
+    // nsenter, not ip netns exec: the latter remounts /sys, which hides the cgroup2 mount.
+    const child = spawn('nsenter', [`--net=/run/netns/${ns}`, process.execPath, join(benchDir, 'measure.mjs'), `--reps=${reps}`, `--drift=${drift}`, `--dump=${dumpBin}`, `--node-exporter=${NODE_EXPORTER}`, ...optional], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.add(child);
@@ -406,6 +451,28 @@ function render(d) {
       const ms = (/** @type {string} */ k) => (m[k] === undefined ? '–' : `${f(m[k])} ms`);
       lines.push(
         `| ${r.sockets.dump.toLocaleString('en-US')} | ${ms('netlink')} | ${ms('baseline')} | ${ratio('netlink', 'baseline')} | ${ratio('netlink', 'dump')} | ${ratio('baseline', 'dump')} | ${ms('netlinkProcess')} | ${ms('baselineProcess')} | ${ratio('netlinkProcess', 'baselineProcess')} | ${f(r.memoryMb.netlink.hwmMb)} / ${r.memoryMb.baseline ? f(r.memoryMb.baseline.hwmMb) : '–'} MB |`,
+      );
+    }
+  }
+  if (d.results.some((/** @type {any} */ r) => r.timesMs.defaultOn !== undefined)) {
+    lines.push('');
+    lines.push('The default scrape (every default collector) with the cgroup owner collector and with `--no-collector.cgroup`, in the same rounds; each collector\'s own cost is the median of per-round differences (on − off; `--collector.process` − the sockets-only scrape):');
+    lines.push('');
+    lines.push('| sockets | default, cgroup on | default, cgroup off | on ÷ off | cgroup collector cost | process collector cost | cgroup ÷ process cost | peak RSS on / off |');
+    lines.push('|---|---|---|---|---|---|---|---|');
+    for (const r of d.results) {
+      const m = r.medianMs;
+      const t = r.timesMs;
+      /** Median over rounds of a − b. @param {number[]} a @param {number[]} b */
+      const roundDiff = (a, b) => {
+        const v = a.map((x, i) => x - /** @type {number} */ (b[i])).sort((x, y) => x - y);
+        const mid = v.length >> 1;
+        return v.length % 2 ? /** @type {number} */ (v[mid]) : (/** @type {number} */ (v[mid - 1]) + /** @type {number} */ (v[mid])) / 2;
+      };
+      const cgroupCost = t.defaultOn && t.defaultOff ? roundDiff(t.defaultOn, t.defaultOff) : NaN;
+      const processCost = t.netlinkProcess ? roundDiff(t.netlinkProcess, t.netlink) : NaN;
+      lines.push(
+        `| ${r.sockets.dump.toLocaleString('en-US')} | ${f(m.defaultOn)} ms | ${f(m.defaultOff)} ms | ${t.defaultOn && t.defaultOff ? f(roundRatio(t.defaultOn, t.defaultOff), 3) : '–'} | ${f(cgroupCost, 1)} ms | ${Number.isNaN(processCost) ? '–' : `${f(processCost)} ms`} | ${Number.isNaN(processCost) ? '–' : f(cgroupCost / processCost, 3)} | ${f(r.memoryMb.defaultOn?.hwmMb)} / ${f(r.memoryMb.defaultOff?.hwmMb)} MB |`,
       );
     }
   }

@@ -65,3 +65,12 @@ export function tableQuery(expr: string): prometheus.DataqueryBuilder {
 export function refIds(...queries: prometheus.DataqueryBuilder[]): prometheus.DataqueryBuilder[] {
   return queries.map((q, i) => q.refId(String.fromCharCode(65 + i)));
 }
+
+/**
+ * One `owner` label for a legend, joined from the owner labels: Prometheus drops the empty ones
+ * (an owner has a unit, or a container and pod), so a legend naming them directly would be blank
+ * for some series, whereas the joined label is on every one.
+ */
+export function ownerName(expr: string): string {
+  return `label_join(${expr}, "owner", " ", "unit", "namespace", "pod", "container")`;
+}

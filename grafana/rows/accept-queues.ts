@@ -1,7 +1,7 @@
 /** Row "Accept queues by port": queue length against the backlog, fill, overflows, established per port. */
 import { ALERT_THRESHOLDS as T } from '../alert-thresholds.js';
 import { alertSteps, limitDashed, runbookLink, thresholdLines, timeseriesPanel, type DashboardRow } from '../panels.js';
-import { PORT_SEL, query, rate, refIds } from '../queries.js';
+import { PORT_SEL, ownerName, query, rate, refIds } from '../queries.js';
 
 export function acceptQueuesRow(): DashboardRow {
   const queued = `sum by (instance, port) (tcpstate_listen_queue_length{${PORT_SEL}})`;
@@ -33,6 +33,23 @@ export function acceptQueuesRow(): DashboardRow {
         .span(12)
         .unit('cps')
         .targets(refIds(query(rate('tcpstate_listen_overflows_total'), '{{instance}} overflows'), query(rate('tcpstate_listen_drops_total'), '{{instance}} drops')))
+        .links([runbookLink(T.listenQueueFill.alert)]),
+      timeseriesPanel(
+        'Accept queue fill by owner',
+        'Accept-queue length as a share of its backlog per owning unit, container or pod and port (cgroup collector, netlink source): which container does not accept() fast enough, also when two owners share a port with SO_REUSEPORT.',
+      )
+        .span(12)
+        .unit('percentunit')
+        .targets(
+          refIds(
+            query(
+              ownerName(`sum by (instance, namespace, pod, container, unit, port) (tcpstate_owner_listen_queue_length{${PORT_SEL}}) / sum by (instance, namespace, pod, container, unit, port) (tcpstate_owner_listen_queue_max{${PORT_SEL}})`),
+              '{{instance}} {{owner}} :{{port}}',
+            ),
+          ),
+        )
+        .thresholds(alertSteps(T.listenQueueFill))
+        .thresholdsStyle(thresholdLines('line+area'))
         .links([runbookLink(T.listenQueueFill.alert)]),
       timeseriesPanel(
         'Established connections by port',

@@ -1,3 +1,4 @@
+import { cgroupCollector } from './cgroup.js';
 import type { Collector } from './collector.js';
 import { netstatCollector } from './netstat.js';
 import { processCollector } from './process.js';
@@ -6,4 +7,4 @@ import { sockstatCollector } from './sockstat.js';
 import { sysctlCollector } from './sysctl.js';
 
 /** Every collector, in the order their flags are listed. Adding one means adding it here. */
-export const COLLECTORS: readonly Collector[] = [socketsCollector, sockstatCollector, netstatCollector, sysctlCollector, processCollector];
+export const COLLECTORS: readonly Collector[] = [socketsCollector, sockstatCollector, netstatCollector, sysctlCollector, cgroupCollector, processCollector];

@@ -30,6 +30,12 @@ export interface SocketRecord {
   /** Socket inode; 0 for sockets without one (TIME_WAIT, request sockets). */
   inode: number;
   /**
+   * The inode number of the cgroup v2 directory of the process that created the socket
+   * (INET_DIAG_CGROUP_ID); 0 when unknown: TIME_WAIT and request sockets, kernels without
+   * CONFIG_SOCK_CGROUP_DATA, and always from /proc/net/tcp, which does not show it.
+   */
+  cgroupId: number;
+  /**
    * A key that identifies the remote address and port, the same from every source (see
    * kernel/endpoint-key.ts). Computed on demand because only sockets on ephemeral local ports
    * need it. IPv4-mapped IPv6 addresses give the same key as the IPv4 address, because they draw

@@ -21,6 +21,7 @@ export const TCP_ESTABLISHED = 1;
 export const TCP_SYN_RECV = 3;
 export const TCP_TIME_WAIT = 6;
 export const TCP_CLOSE = 7;
+export const TCP_CLOSE_WAIT = 8;
 export const TCP_LISTEN = 10;
 /** Request sockets (a SYN received, SYN-ACK sent) are dumped with this state; we count them as syn_recv. */
 export const TCP_NEW_SYN_RECV = 12;

@@ -12,6 +12,7 @@
  *   struct inet_diag_msg   (72) family u8 @0, state u8 @1, timer u8 @2, retrans u8 @3,
  *                                 id @4, expires u32 @52, rqueue u32 @56, wqueue u32 @60,
  *                                 uid u32 @64, inode u32 @68; then netlink attributes
+ *   struct rtattr           (4)  len u16 @0 (header included), type u16 @2; payload 4-byte aligned
  */
 export const AF_UNSPEC = 0;
 export const AF_INET = 2;
@@ -31,6 +32,12 @@ export const NLM_F_DUMP = 0x300; // NLM_F_ROOT | NLM_F_MATCH
 
 export const INET_DIAG_REQ_V2_LEN = 56;
 export const INET_DIAG_MSG_LEN = 72;
+/**
+ * The attribute with the socket's cgroup v2 id (a u64: the inode of the cgroup's directory). The
+ * kernel adds it to every full socket even when no extension is asked for (inet_diag_msg_attrs_fill,
+ * CONFIG_SOCK_CGROUP_DATA); TIME_WAIT and request sockets have no cgroup and never carry it.
+ */
+export const INET_DIAG_CGROUP_ID = 21;
 export const DUMP_REQUEST_LEN = NLMSG_HDRLEN + INET_DIAG_REQ_V2_LEN;
 /** struct inet_diag_req: family, src_len, dst_len, ext (u8 each), id (48), states u32 @52, dbs u32 @56. */
 export const INET_DIAG_REQ_LEN = 60;

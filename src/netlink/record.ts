@@ -27,9 +27,11 @@ export class InetDiagRecord implements SocketRecord {
   retransmits = 0;
   probes = 0;
   inode = 0;
-  /** Buffer and offset of the current inet_diag_msg. */
+  cgroupId = 0;
+  /** Buffer and offset of the current inet_diag_msg, and its length (attributes included). */
   bytes: Uint8Array = EMPTY;
   msgOffset = 0;
+  msgLength = 0;
   /** Key cache: per entry, the remote address as 4 words (IPv4: one word, rest -1), port, and 4 or 6. */
   private readonly cacheTags = new Int32Array(KEY_CACHE_SIZE * 6).fill(-1);
   /** Filled with strings so that V8 keeps boxed elements: a double-elements array would box a new number on every read. */

@@ -61,6 +61,8 @@ export class NetTcpParser implements SocketRecord {
   retransmits = 0;
   probes = 0;
   inode = 0;
+  /** /proc/net/tcp has no cgroup column. */
+  readonly cgroupId = 0;
 
   private readonly addressDigits: number;
   private line: Buffer = Buffer.alloc(0);

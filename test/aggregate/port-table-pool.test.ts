@@ -25,7 +25,7 @@ describe('PortTablePool', () => {
 
   it('lets successive aggregates share tables without carrying counts over', () => {
     const pool = new PortTablePool();
-    const record = { family: 0 as const, state: 1, localPort: 8080, remotePort: 40000, rxQueue: 0, txQueue: 0, timer: 0, retransmits: 0, probes: 0, inode: 1, remoteEndpointKey: () => 1 };
+    const record = { family: 0 as const, state: 1, localPort: 8080, remotePort: 40000, rxQueue: 0, txQueue: 0, timer: 0, retransmits: 0, probes: 0, inode: 1, cgroupId: 0, remoteEndpointKey: () => 1 };
     const first = new SocketAggregate({ ephemeralRange: null, remotePorts: new Set([40000]), tables: pool });
     first.add(record);
     first.release();

@@ -10,6 +10,9 @@ export const goldenMetricsPath = fileURLToPath(new URL('../e2e/golden/metrics.pr
  */
 export const goldenNetlinkMetricsPath = fileURLToPath(new URL('../e2e/golden/metrics-netlink.prom', import.meta.url));
 
+/** The golden scrape of the cgroup capture (test/fixtures/netlink/cgroup): the owner series. */
+export const goldenOwnerMetricsPath = fileURLToPath(new URL('../e2e/golden/metrics-owners.prom', import.meta.url));
+
 /** Every sample name in an exposition-format text (families and their _bucket/_sum/_count samples). */
 export function sampleNames(exposition: string): Set<string> {
   const names = new Set<string>();
@@ -21,9 +24,9 @@ export function sampleNames(exposition: string): Set<string> {
   return names;
 }
 
-/** Names an exporter emits: those of both golden scrapes, procfs and netlink. */
+/** Names an exporter emits: those of the golden scrapes, procfs, netlink and cgroup owners. */
 export function emittedMetricNames(): Set<string> {
   const names = sampleNames(readFileSync(goldenMetricsPath, 'utf8'));
-  for (const name of sampleNames(readFileSync(goldenNetlinkMetricsPath, 'utf8'))) names.add(name);
+  for (const path of [goldenNetlinkMetricsPath, goldenOwnerMetricsPath]) for (const name of sampleNames(readFileSync(path, 'utf8'))) names.add(name);
   return names;
 }

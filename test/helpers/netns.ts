@@ -86,6 +86,17 @@ export class TestNamespace {
     return child;
   }
 
+  /**
+   * Like spawn(), but entering only the network namespace (nsenter --net): `ip netns exec` also
+   * remounts /sys, which hides the cgroup2 mount from what runs inside (the cgroup collector).
+   */
+  spawnNetOnly(command: string, args: readonly string[]): ChildProcess {
+    const child = spawn('nsenter', [`--net=/run/netns/${this.name}`, command, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.processes.add(child);
+    child.once('exit', () => this.processes.delete(child));
+    return child;
+  }
+
   /** Starts socket_farm.py with a spec and resolves when its sockets have reached their states. */
   async startFarm(spec: unknown, timeoutMs = 30_000): Promise<RunningFarm> {
     const child = this.spawn('python3', [farmScript, JSON.stringify(spec)]);

@@ -11,7 +11,7 @@ export class RecordingSink implements SocketSink {
   readonly seen: SeenSocket[] = [];
 
   add(s: SocketRecord): void {
-    const { family, state, localPort, remotePort, rxQueue, txQueue, timer, retransmits, probes, inode } = s;
-    this.seen.push({ family, state, localPort, remotePort, rxQueue, txQueue, timer, retransmits, probes, inode, key: s.remoteEndpointKey() });
+    const { family, state, localPort, remotePort, rxQueue, txQueue, timer, retransmits, probes, inode, cgroupId } = s;
+    this.seen.push({ family, state, localPort, remotePort, rxQueue, txQueue, timer, retransmits, probes, inode, cgroupId, key: s.remoteEndpointKey() });
   }
 }

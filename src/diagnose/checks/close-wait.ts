@@ -3,6 +3,7 @@ import { count, secondsAgo } from '../format.js';
 import { collectorProblem, intervalSeconds, type Observation } from '../observation.js';
 import { sum, sumBy, type Snapshot } from '../snapshot.js';
 import { THRESHOLDS } from '../thresholds.js';
+import { closeWaitOwners as cgroupCloseWaitOwners, closeWaitOwnersOfPort } from './owners.js';
 
 const CLOSE_WAIT = identity('close_wait', 'TCPCloseWaitLeak');
 
@@ -84,11 +85,13 @@ export function checkCloseWait(observation: Observation): Finding[] {
     const earlier = before?.get(port);
     const draining = earlier !== undefined && sockets < earlier;
     if (earlier !== undefined && seconds !== undefined) evidence.push(`${count(earlier)} ${secondsAgo(seconds)}: ${draining ? 'draining' : 'not draining'}`);
-    evidence.push(...owners.evidence);
+    // The owning unit, container or pod, from the cgroup collector; then the process names.
+    const byCgroup = closeWaitOwnersOfPort(current, port);
+    evidence.push(...byCgroup.evidence, ...owners.evidence);
     findings.push(
       draining
-        ? problem(CLOSE_WAIT, 'info', `CLOSE_WAIT on ${portName(port)} is draining: ${count(earlier)} -> ${count(sockets)}`, { evidence, remedy: SERVER_REMEDY, labels: { port, ...ownerLabel }, sustained })
-        : problem(CLOSE_WAIT, 'warning', `CLOSE_WAIT piling up on ${portName(port)}: ${count(sockets)} sockets the application never closed`, { evidence, remedy: SERVER_REMEDY, labels: { port, ...ownerLabel }, sustained }),
+        ? problem(CLOSE_WAIT, 'info', `CLOSE_WAIT on ${portName(port)} is draining: ${count(earlier)} -> ${count(sockets)}`, { evidence, remedy: SERVER_REMEDY, labels: { port, ...ownerLabel, ...byCgroup.labels }, sustained })
+        : problem(CLOSE_WAIT, 'warning', `CLOSE_WAIT piling up on ${portName(port)}: ${count(sockets)} sockets the application never closed`, { evidence, remedy: SERVER_REMEDY, labels: { port, ...ownerLabel, ...byCgroup.labels }, sustained }),
     );
   }
 
@@ -98,14 +101,16 @@ export function checkCloseWait(observation: Observation): Finding[] {
   const clientSide = total - onWatchedPorts;
   if (clientSide >= floor) {
     const remote = [...sumBy(current, 'tcpstate_remote_port_sockets', 'port', { state: 'close_wait' })].filter(([, sockets]) => sockets > 0);
+    const byCgroup = cgroupCloseWaitOwners(current);
     const evidence = [
       `${count(clientSide)} sockets in CLOSE_WAIT outside the listening ports (alert floor ${floor}; the alert watches listening ports only)`,
       remote.length > 0
         ? `by remote port: ${remote.map(([port, sockets]) => `${port} ${count(sockets)}`).join(', ')}`
         : 'find the upstream: `ss -tn state close-wait` (Peer Address:Port column)',
+      ...byCgroup.evidence,
       ...owners.evidence,
     ];
-    findings.push(problem(CLOSE_WAIT, 'warning', `CLOSE_WAIT piling up on client-side connections: ${count(clientSide)} sockets`, { evidence, remedy: CLIENT_REMEDY, labels: { side: 'client', ...ownerLabel }, sustained }));
+    findings.push(problem(CLOSE_WAIT, 'warning', `CLOSE_WAIT piling up on client-side connections: ${count(clientSide)} sockets`, { evidence, remedy: CLIENT_REMEDY, labels: { side: 'client', ...ownerLabel, ...byCgroup.labels }, sustained }));
   }
   if (findings.length > 0) return findings;
 

@@ -4,6 +4,7 @@ import { collectorProblem, rate, type Observation } from '../observation.js';
 import { sumBy } from '../snapshot.js';
 import { THRESHOLDS } from '../thresholds.js';
 import { counterEvidence, window } from './common.js';
+import { queueOwnersOfPort } from './owners.js';
 
 const LISTEN_QUEUE = identity('listen_queue', 'TCPListenQueueOverflow');
 
@@ -39,14 +40,16 @@ export function checkListenQueue(observation: Observation): Finding[] {
     .filter(({ length, backlog }) => backlog > 0 && length / backlog > queueShare)
     .sort((a, b) => b.length / b.backlog - a.length / a.backlog || (a.port < b.port ? -1 : 1));
 
-  const findings = nearLimit.map(({ port, length, backlog }) =>
-    problem(LISTEN_QUEUE, 'warning', `Accept queue of port ${port} is ${percent(length / backlog)} full (${count(length)} of ${count(backlog)}): the application does not accept() fast enough`, {
-      evidence: [`${count(length)} connections wait for accept() on port ${port}, backlog ${count(backlog)} (alert above ${percent(queueShare)})`, overflowLine],
+  const findings = nearLimit.map(({ port, length, backlog }) => {
+    // The listener's unit, container or pod, from the cgroup collector.
+    const owners = queueOwnersOfPort(current, port);
+    return problem(LISTEN_QUEUE, 'warning', `Accept queue of port ${port} is ${percent(length / backlog)} full (${count(length)} of ${count(backlog)}): the application does not accept() fast enough`, {
+      evidence: [`${count(length)} connections wait for accept() on port ${port}, backlog ${count(backlog)} (alert above ${percent(queueShare)})`, ...owners.evidence, overflowLine],
       remedy: REMEDY,
-      labels: { port },
+      labels: { port, ...owners.labels },
       sustained,
-    }),
-  );
+    });
+  });
   if (findings.length > 0) return findings;
 
   const queued = [...lengths].filter(([, length]) => length > 0).map(([port, length]) => `${port} ${count(length)}`);

@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cgroupCollector } from '../../../src/collectors/cgroup.js';
 import { Exporter } from '../../../src/exporter.js';
+import { ReplayedCgroups } from '../../helpers/captured-cgroups.js';
 import { CapturedNetlinkSource } from '../../helpers/captured-netlink.js';
-import { goldenMetricsPath, goldenNetlinkMetricsPath } from '../../helpers/emitted-metrics.js';
+import { goldenMetricsPath, goldenNetlinkMetricsPath, goldenOwnerMetricsPath } from '../../helpers/emitted-metrics.js';
 import { scrapeSetup } from '../../helpers/scrape-setup.js';
 import { fixtureProcfs, startExporter, type RunningExporter } from '../../helpers/exporter-process.js';
 import { toolOrSkip } from '../../helpers/require-tool.js';
@@ -79,5 +81,30 @@ describe('the /metrics output for the captured netlink dump', () => {
     expect(actual).toMatch(/^tcpstate_listen_queue_max\{port="\d+"\} [1-9]/m);
     expect(actual).toContain('source="netlink"');
     expectGolden(goldenNetlinkMetricsPath, actual);
+  });
+});
+
+describe('the owner series for the captured dump of sockets in made cgroups', () => {
+  // The cgroup capture replayed with its directories re-made in a temporary cgroup "mount" and the
+  // runtimes' state beside it: the owner labels and counts are pinned by a real emission.
+  const replay = new ReplayedCgroups();
+  afterAll(() => replay.destroy());
+
+  it('matches test/e2e/golden/metrics-owners.prom, and passes promtool check metrics', async () => {
+    const { plan, context } = scrapeSetup(
+      { 'path.procfs': replay.procfs, 'collector.cgroup.runtime-root': replay.runtimeRoot },
+      { collectors: [cgroupCollector], source: () => replay.source() },
+    );
+    const actual = normalize((await new Exporter(plan, context, { processMetrics: false }).scrape()).body);
+    expect(actual).toMatch(/^tcpstate_owner_sockets\{namespace="shop",pod="orders-5b7c9d-q8z2p",uid="0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",container="api",unit="",state="listen"\} 1$/m);
+    expect(actual).toMatch(/^tcpstate_owner_sockets\{namespace="",pod="",uid="",container="memcached",unit="",state="established"\} 3$/m);
+    expect(actual).toMatch(/^tcpstate_owner_port_sockets\{namespace="",pod="",uid="",container="",unit="web.service",port="8080",state="close_wait"\} 2$/m);
+    expectGolden(goldenOwnerMetricsPath, actual);
+    const promtool = toolOrSkip('promtool', 'prometheus');
+    if (!promtool.available) return;
+    const file = join(mkdtempSync(join(tmpdir(), 'tcpstate-golden-')), 'metrics.prom');
+    writeFileSync(file, actual.replace(/<duration>/g, '0.001'));
+    const { stdout, stderr } = await run('sh', ['-c', `${promtool.path!} check metrics < "${file}"; echo "exit=$?"`]);
+    expect(stdout + stderr).toBe('exit=0\n');
   });
 });

@@ -186,8 +186,8 @@ describeWithNetns('pipeline: farm -> exporter -> Prometheus -> Alertmanager -> w
   }
 
   /** Starts a long-running process in the namespace and keeps its output for failure messages. */
-  function start(name: string, command: string, args: string[]): ChildProcess {
-    const child = ns.spawn(command, args);
+  function start(name: string, command: string, args: string[], netOnly = false): ChildProcess {
+    const child = netOnly ? ns.spawnNetOnly(command, args) : ns.spawn(command, args);
     let logs = '';
     child.stdout!.on('data', (chunk: Buffer) => (logs += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (logs += chunk.toString()));
@@ -241,7 +241,7 @@ describeWithNetns('pipeline: farm -> exporter -> Prometheus -> Alertmanager -> w
       `--web.listen-address=${EXPORTER}`,
       '--collector.sockets.remote-ports=8080', // so that the remote-port panel has client sockets to show
       '--log.level=warn',
-    ]);
+    ], true); // the network namespace only: the cgroup collector needs the host's /sys/fs/cgroup
     start('process exporter', process.execPath, [
       exporterBin,
       `--web.listen-address=${PROCESS_EXPORTER}`,
