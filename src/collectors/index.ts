@@ -1,4 +1,5 @@
 import type { Collector } from './collector.js';
+import { netnsCollector } from './netns.js';
 import { netstatCollector } from './netstat.js';
 import { processCollector } from './process.js';
 import { socketsCollector } from './sockets.js';
@@ -6,4 +7,4 @@ import { sockstatCollector } from './sockstat.js';
 import { sysctlCollector } from './sysctl.js';
 
 /** Every collector, in the order their flags are listed. Adding one means adding it here. */
-export const COLLECTORS: readonly Collector[] = [socketsCollector, sockstatCollector, netstatCollector, sysctlCollector, processCollector];
+export const COLLECTORS: readonly Collector[] = [socketsCollector, sockstatCollector, netstatCollector, sysctlCollector, processCollector, netnsCollector];
