@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
-import { parseSnmp } from '../procfs/snmp.js';
+import { SnmpFieldPicker } from '../procfs/snmp-fields.js';
 import { parseSockstat } from '../procfs/sockstat.js';
 import { CURATED_COUNTERS } from './netstat.js';
 import { kernelCounter, scrapeGauge } from './metric-helpers.js';
@@ -25,6 +25,7 @@ const NETNS_COUNTER_METRICS: ReadonlySet<string> = new Set([
   'tcpstate_timeouts_total',
 ]);
 export const NETNS_COUNTERS = CURATED_COUNTERS.filter((counter) => NETNS_COUNTER_METRICS.has(counter.metric));
+const picker = new SnmpFieldPicker(NETNS_COUNTERS);
 
 /** One namespace's counters: metric name -> value; sockstat's in-use by family and TIME_WAIT. */
 export interface NamespaceCounters {
@@ -90,10 +91,10 @@ export function readNamespaceCounters(netDir: string): NamespaceCounters | undef
   const sockstat6Text = readSmallSync(sockstat6File);
   const tcp = parseSockstat(sockstatFile, sockstatText).get('TCP');
   const tcp6 = sockstat6Text === undefined ? undefined : parseSockstat(sockstat6File, sockstat6Text).get('TCP6');
-  const groups = new Map([...parseSnmp(snmpFile, snmpText), ...parseSnmp(netstatFile, netstatText)]);
+  const fields = picker.pick(netstatFile, netstatText, picker.pick(snmpFile, snmpText));
   const counters = new Map<string, number>();
   for (const counter of NETNS_COUNTERS) {
-    const value = groups.get(counter.group)?.get(counter.field);
+    const value = fields.get(`${counter.group}_${counter.field}`);
     // A field an older kernel lacks is left out, as the netstat collector does.
     if (value !== undefined) counters.set(counter.metric, value);
   }

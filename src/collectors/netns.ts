@@ -60,6 +60,8 @@ function namerFor(options: Options): OwnerNamer {
 }
 
 const snapshots = new TableSnapshots();
+/** Read size for a namespace's /proc/<pid>/net/tcp: ~150 bytes a socket, so 100 sockets a read. */
+const NAMESPACE_READ_BYTES = 16 * 1024;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 interface Counted {
@@ -112,7 +114,7 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
       for (const inode of snapshots.dumpOrder([...byInode.keys()])) {
         const entry = byInode.get(inode)!;
         const state = { inode, labels: entry.labels, sink: undefined as NamespaceTable | undefined, skipped: false };
-        const source = budget.guard(new ProcfsSource(new ProcRoot(proc.path(String(entry.ns.pid)))), () => (state.skipped = true));
+        const source = budget.guard(new ProcfsSource(new ProcRoot(proc.path(String(entry.ns.pid))), NAMESPACE_READ_BYTES), () => (state.skipped = true));
         tables.set({ id: `netns:${inode}`, source }, state);
       }
     }
