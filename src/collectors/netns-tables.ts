@@ -113,6 +113,8 @@ export interface TableRow {
 
 /** Registers the per-namespace table series: states, CLOSE_WAIT and accept queues per port, age and method. */
 export function reportTables(registry: Registry, rows: readonly TableRow[], labelNames: readonly string[], maxPorts: number, now: number): void {
+  // No namespace, no family: an empty HELP/TYPE block says nothing.
+  if (rows.length === 0) return;
   const sockets = scrapeGauge(registry, 'tcpstate_netns_sockets', "TCP sockets in each state in another network namespace (a pod's, a container's), by family; request sockets count as syn_recv.", [...labelNames, 'family', 'state']);
   const closeWait = scrapeGauge(registry, 'tcpstate_netns_close_wait_sockets', 'CLOSE_WAIT sockets in the namespace by local port: listening ports under --collector.netns.max-ports, the rest in port="other".', [...labelNames, 'port']);
   const queue = scrapeGauge(registry, 'tcpstate_netns_listen_queue_length', 'Connections waiting in the accept queue, summed over the listeners on the port, in the namespace.', [...labelNames, 'port']);

@@ -96,6 +96,8 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
   reads: 'socket-tables',
   async prepareTally(context: ScrapeContext, options) {
     const { proc, logger } = context;
+    // Without a listable procfs no namespace can be found: that is a failure, not "none".
+    if (proc.listDirSyncIfPresent() === undefined) throw new Error(`cannot list ${proc.root}: is --path.procfs the host's /proc?`);
     const discovery = new NetnsDiscovery({ proc });
     const found = await discovery.discover();
     const others = found.namespaces.filter((ns) => !ns.own);
