@@ -16,13 +16,17 @@ export class NamespaceTable implements SocketSink {
   readonly stateCounts = new Float64Array(2 * STATE_SLOTS);
   readonly closeWaitByPort = new Map<number, number>();
   readonly listenQueueByPort = new Map<number, number>();
+  /** The listeners' backlog limits, where the source knows them (netlink). */
+  readonly listenQueueLimitByPort = new Map<number, number>();
 
   add(socket: SocketRecord): void {
     const slot = stateSlot(socket.state);
     if (slot < 0) return;
     this.stateCounts[socket.family * STATE_SLOTS + slot]! += 1;
-    if (slot === TCP_LISTEN) this.listenQueueByPort.set(socket.localPort, (this.listenQueueByPort.get(socket.localPort) ?? 0) + socket.rxQueue);
-    else if (slot === TCP_CLOSE_WAIT) this.closeWaitByPort.set(socket.localPort, (this.closeWaitByPort.get(socket.localPort) ?? 0) + 1);
+    if (slot === TCP_LISTEN) {
+      this.listenQueueByPort.set(socket.localPort, (this.listenQueueByPort.get(socket.localPort) ?? 0) + socket.rxQueue);
+      this.listenQueueLimitByPort.set(socket.localPort, (this.listenQueueLimitByPort.get(socket.localPort) ?? 0) + socket.txQueue);
+    } else if (slot === TCP_CLOSE_WAIT) this.closeWaitByPort.set(socket.localPort, (this.closeWaitByPort.get(socket.localPort) ?? 0) + 1);
   }
 }
 
@@ -70,6 +74,8 @@ export interface TableSnapshot {
   readonly table: NamespaceTable;
   readonly scan: ScanResult;
   readonly method: string;
+  /** 'true', 'false' or 'unknown' (see NamespaceTableSource.ownHash). */
+  readonly ownHash: string;
   /** performance.now() at the dump. */
   readonly at: number;
 }
@@ -118,6 +124,9 @@ export function reportTables(registry: Registry, rows: readonly TableRow[], labe
   const sockets = scrapeGauge(registry, 'tcpstate_netns_sockets', "TCP sockets in each state in another network namespace (a pod's, a container's), by family; request sockets count as syn_recv.", [...labelNames, 'family', 'state']);
   const closeWait = scrapeGauge(registry, 'tcpstate_netns_close_wait_sockets', 'CLOSE_WAIT sockets in the namespace by local port: listening ports under --collector.netns.max-ports, the rest in port="other".', [...labelNames, 'port']);
   const queue = scrapeGauge(registry, 'tcpstate_netns_listen_queue_length', 'Connections waiting in the accept queue, summed over the listeners on the port, in the namespace.', [...labelNames, 'port']);
+  const limit = rows.some((row) => row.snapshot.scan.listenQueueLimitKnown)
+    ? scrapeGauge(registry, 'tcpstate_netns_listen_queue_max', 'Accept-queue limit (the listen backlog), summed over the listeners on the port, in the namespace; known only when read over netlink.', [...labelNames, 'port'])
+    : undefined;
   const age = scrapeGauge(registry, 'tcpstate_netns_table_age_seconds', "Age of the namespace's table series: 0 when dumped in this scrape, more when the budget skipped it and the last dump is shown.", labelNames);
   const info = scrapeGauge(registry, 'tcpstate_netns_table_info', 'Always 1; how the namespace table was read (method) and whether the namespace has its own TCP hash table (own_hash: true, false, or unknown).', [...labelNames, 'method', 'own_hash']);
   for (const { labels, snapshot } of rows) {
@@ -129,17 +138,28 @@ export function reportTables(registry: Registry, rows: readonly TableRow[], labe
     const kept = new Set(topN(listening, (port) => (table.closeWaitByPort.get(port) ?? 0) * 65536 + (table.listenQueueByPort.get(port) ?? 0), maxPorts, (a, b) => a - b).kept);
     let otherCloseWait = 0;
     let otherQueue: number | undefined;
+    let otherLimit = 0;
+    const limits = scan.listenQueueLimitKnown ? limit : undefined;
     for (const [port, count] of table.closeWaitByPort) if (!kept.has(port)) otherCloseWait += count;
-    for (const [port, length] of table.listenQueueByPort) if (!kept.has(port)) otherQueue = (otherQueue ?? 0) + length;
+    for (const [port, length] of table.listenQueueByPort) {
+      if (kept.has(port)) continue;
+      otherQueue = (otherQueue ?? 0) + length;
+      otherLimit += table.listenQueueLimitByPort.get(port) ?? 0;
+    }
     for (const port of [...kept].sort((a, b) => a - b)) {
       closeWait.set({ ...labels, port: String(port) }, table.closeWaitByPort.get(port) ?? 0);
       queue.set({ ...labels, port: String(port) }, table.listenQueueByPort.get(port)!);
+      limits?.set({ ...labels, port: String(port) }, table.listenQueueLimitByPort.get(port)!);
     }
     closeWait.set({ ...labels, port: 'other' }, otherCloseWait);
-    if (otherQueue !== undefined) queue.set({ ...labels, port: 'other' }, otherQueue);
+    if (otherQueue !== undefined) {
+      queue.set({ ...labels, port: 'other' }, otherQueue);
+      limits?.set({ ...labels, port: 'other' }, otherLimit);
+    }
     age.set(labels, Math.max(0, (now - snapshot.at) / 1000));
     // Whether the namespace shares the host's hash (tcp_ehash_entries < 0 inside it) is readable
-    // only from inside the namespace: /proc/sys shows the reader's namespace, whatever the path.
-    info.set({ ...labels, method: snapshot.method, own_hash: 'unknown' }, 1);
+    // only from inside the namespace (/proc/sys shows the reader's, whatever the path): netlink
+    // knows, procfs says unknown.
+    info.set({ ...labels, method: snapshot.method, own_hash: snapshot.ownHash }, 1);
   }
 }

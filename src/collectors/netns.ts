@@ -5,11 +5,11 @@ import type { ScanResult } from '../kernel/socket-record.js';
 import { NetnsDiscovery, parseNetnsLink, type DiscoveredNetns } from '../owners/netns-discovery.js';
 import { OWNER_LABEL_NAMES, OwnerNamer, ownerLabelValues, type OwnerLabels } from '../owners/owner-labels.js';
 import { DEFAULT_RUNTIME_ROOTS, RuntimeState, type RuntimeStateRoots } from '../owners/runtime-state.js';
-import { ProcRoot } from '../procfs/proc-root.js';
-import { ProcfsSource } from '../sources/procfs.js';
+import type { ProcRoot } from '../procfs/proc-root.js';
 import type { ScrapeContext, SocketTable, TableCollector } from './collector.js';
 import { scrapeGauge } from './metric-helpers.js';
 import { addCounters, namespaceWeight, readNamespaceCounters, reportCounters, type NamespaceCounters } from './netns-counters.js';
+import { NamespaceTableSources, type NamespaceTableSource } from './netns-sources.js';
 import { NamespaceTable, reportTables, TableBudget, TableSnapshots, type TableRow } from './netns-tables.js';
 
 const absoluteDir = (value: string): string | undefined => (isAbsolute(value) ? undefined : `expected an absolute directory, got ${JSON.stringify(value)}`);
@@ -21,7 +21,12 @@ export const NETNS_FLAGS = {
     min: 1,
     example: '32',
   }),
-  tables: choiceFlag('collector.netns.tables', { help: "how each namespace's socket table is read: procfs (/proc/<pid>/net/tcp{,6}), or off", choices: ['procfs', 'off'] as const, default: 'procfs', example: 'off' }),
+  tables: choiceFlag('collector.netns.tables', {
+    help: "how each namespace's socket table is read: netlink (a sock_diag socket inside it; needs CAP_SYS_ADMIN), procfs (/proc/<pid>/net/tcp{,6}), auto (netlink, else procfs), or off",
+    choices: ['auto', 'netlink', 'procfs', 'off'] as const,
+    default: 'auto',
+    example: 'procfs',
+  }),
   tableBudget: numberFlag('collector.netns.table-budget', {
     help: 'time per scrape for dumping namespace socket tables; namespaces beyond it are skipped, reported from their last dump with its age, and dumped first next scrape',
     default: 0.5,
@@ -60,8 +65,7 @@ function namerFor(options: Options): OwnerNamer {
 }
 
 const snapshots = new TableSnapshots();
-/** Read size for a namespace's /proc/<pid>/net/tcp: ~150 bytes a socket, so 100 sockets a read. */
-const NAMESPACE_READ_BYTES = 16 * 1024;
+const tableSources = new NamespaceTableSources();
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 interface Counted {
@@ -110,17 +114,20 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
 
     // Tables: the kept namespaces, stalest first, each guarded by the shared budget.
     const budget = new TableBudget(options.tableBudget);
-    const tables = new Map<SocketTable, { inode: number; labels: Record<string, string>; sink: NamespaceTable | undefined; skipped: boolean }>();
-    if (options.tables !== 'off') {
+    const tables = new Map<SocketTable, { inode: number; labels: Record<string, string>; sink: NamespaceTable | undefined; skipped: boolean; source: NamespaceTableSource }>();
+    const method = options.tables;
+    if (method !== 'off') {
       const byInode = new Map(kept.map((entry) => [entry.ns.inode, entry]));
       for (const inode of snapshots.dumpOrder([...byInode.keys()])) {
         const entry = byInode.get(inode)!;
-        const state = { inode, labels: entry.labels, sink: undefined as NamespaceTable | undefined, skipped: false };
-        const source = budget.guard(new ProcfsSource(new ProcRoot(proc.path(String(entry.ns.pid))), NAMESPACE_READ_BYTES), () => (state.skipped = true));
-        tables.set({ id: `netns:${inode}`, source }, state);
+        const source = tableSources.sourceFor(proc, inode, entry.ns.pid, method, logger);
+        const state = { inode, labels: entry.labels, sink: undefined as NamespaceTable | undefined, skipped: false, source };
+        tables.set({ id: `netns:${inode}`, source: budget.guard(source, () => (state.skipped = true)) }, state);
       }
     }
-    snapshots.retain(new Set(kept.map((entry) => entry.ns.inode)));
+    const keptInodes = new Set(kept.map((entry) => entry.ns.inode));
+    snapshots.retain(keptInodes);
+    tableSources.retain(keptInodes);
 
     return {
       extraTables: () => [...tables.keys()],
@@ -135,7 +142,7 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
         for (const [table, state] of tables) {
           const scan = scans.get(table);
           if (scan !== undefined && state.sink !== undefined) {
-            snapshots.set(state.inode, { table: state.sink, scan, method: table.source.name, at: now });
+            snapshots.set(state.inode, { table: state.sink, scan, method: state.source.name, ownHash: state.source.ownHash, at: now });
             outcomes.dumped++;
           } else if (state.skipped) outcomes.skipped++;
           else {

@@ -148,44 +148,51 @@ describeWithNetns('the netns collector on real namespaces, sockets and cgroups',
     if (state !== undefined) rmSync(state, { recursive: true, force: true });
   }, 60_000);
 
-  it('every namespace: per-state counts equal ss taken back to back, counters equal its own /proc/<pid>/net, labels name its owner', async () => {
-    const before = await Promise.all(owned.map((who) => ssByFamily(who.pid)));
-    const countersBefore = owned.map((who) => kernelCounters(who.pid));
-    const samples = await collect();
-    const after = await Promise.all(owned.map((who) => ssByFamily(who.pid)));
-    const countersAfter = owned.map((who) => kernelCounters(who.pid));
-    expect(after, 'the sockets moved while the exporter read them').toEqual(before);
+  // Both methods must give the same figures: netlink inside each namespace (root has CAP_SYS_ADMIN), and procfs.
+  for (const method of ['netlink', 'procfs'] as const) {
+    it(`${method}: every namespace's per-state counts equal ss taken back to back, counters equal its own /proc/<pid>/net, labels name its owner`, async () => {
+      const before = await Promise.all(owned.map((who) => ssByFamily(who.pid)));
+      const countersBefore = owned.map((who) => kernelCounters(who.pid));
+      const samples = await collect([`--collector.netns.tables=${method}`]);
+      const after = await Promise.all(owned.map((who) => ssByFamily(who.pid)));
+      const countersAfter = owned.map((who) => kernelCounters(who.pid));
+      expect(after, 'the sockets moved while the exporter read them').toEqual(before);
 
-    for (const [index, who] of owned.entries()) {
-      const sockets = mine(samples, 'tcpstate_netns_sockets', who);
-      expect(sockets.length, `${who.key} has no tcpstate_netns_sockets`).toBeGreaterThan(0);
-      for (const sample of sockets) expect(sample.labels, who.key).toMatchObject(who.labels);
-      for (const family of ['ipv4', 'ipv6']) {
-        for (const stateName of TCP_STATES) {
-          const value = sockets.find((s) => s.labels.family === family && s.labels.state === stateName)?.value;
-          expect({ who: who.key, family, state: stateName, value }).toEqual({ who: who.key, family, state: stateName, value: before[index]![family]![stateName] ?? 0 });
+      for (const [index, who] of owned.entries()) {
+        const sockets = mine(samples, 'tcpstate_netns_sockets', who);
+        expect(sockets.length, `${who.key} has no tcpstate_netns_sockets`).toBeGreaterThan(0);
+        for (const sample of sockets) expect(sample.labels, who.key).toMatchObject(who.labels);
+        for (const family of ['ipv4', 'ipv6']) {
+          for (const stateName of TCP_STATES) {
+            const value = sockets.find((s) => s.labels.family === family && s.labels.state === stateName)?.value;
+            expect({ who: who.key, family, state: stateName, value }).toEqual({ who: who.key, family, state: stateName, value: before[index]![family]![stateName] ?? 0 });
+          }
         }
+        for (const [metric, field] of Object.entries(COUNTERS)) {
+          const found = mine(samples, metric, who);
+          expect(found.length, `${who.key} ${metric}`).toBe(1);
+          expect(found[0]!.labels).toEqual(who.labels);
+          expect(found[0]!.value, `${who.key} ${metric}`).toBeGreaterThanOrEqual(countersBefore[index]!.get(field)!);
+          expect(found[0]!.value, `${who.key} ${metric}`).toBeLessThanOrEqual(countersAfter[index]!.get(field)!);
+        }
+        expect(select(samples, 'tcpstate_netns_table_age_seconds', who.labels)[0]?.value).toBe(0);
+        // These namespaces were made with tcp_child_ehash_entries=0: they share the host's hash, which only netlink can tell.
+        expect(select(samples, 'tcpstate_netns_table_info', { ...who.labels, method, own_hash: method === 'netlink' ? 'false' : 'unknown' }), who.key).toHaveLength(1);
       }
-      for (const [metric, field] of Object.entries(COUNTERS)) {
-        const found = mine(samples, metric, who);
-        expect(found.length, `${who.key} ${metric}`).toBe(1);
-        expect(found[0]!.labels).toEqual(who.labels);
-        expect(found[0]!.value, `${who.key} ${metric}`).toBeGreaterThanOrEqual(countersBefore[index]!.get(field)!);
-        expect(found[0]!.value, `${who.key} ${metric}`).toBeLessThanOrEqual(countersAfter[index]!.get(field)!);
-      }
-      expect(select(samples, 'tcpstate_netns_table_age_seconds', who.labels)[0]?.value).toBe(0);
-      expect(select(samples, 'tcpstate_netns_table_info', { ...who.labels, method: 'procfs' })).toHaveLength(1);
-    }
-    // The farms' CLOSE_WAIT sockets sit on their listening ports; the backlog fills the accept queue.
-    expect(select(samples, 'tcpstate_netns_close_wait_sockets', { ...owned[0]!.labels, port: '8082' })[0]?.value).toBe(4);
-    expect(select(samples, 'tcpstate_netns_close_wait_sockets', { ...owned[4]!.labels, port: '5000' })[0]?.value).toBe(2);
-    expect(select(samples, 'tcpstate_netns_listen_queue_length', { ...owned[2]!.labels, port: '9001' })[0]?.value).toBe(3);
-    // The exporter's own namespace is the host collectors' alone: no netns series for it.
-    const own = readlinkSync('/proc/self/ns/net').match(/\d+/)![0];
-    expect(samples.some((s) => s.labels.netns === own)).toBe(false);
-    // The host's counter is in the same family, without owner labels.
-    expect(select(samples, 'tcpstate_listen_overflows_total').some((s) => s.labels.netns === undefined)).toBe(true);
-  }, 120_000);
+      // The listen backlog is known over netlink only.
+      const limit = select(samples, 'tcpstate_netns_listen_queue_max', { ...owned[2]!.labels, port: '9001' })[0]?.value;
+      expect(limit).toBe(method === 'netlink' ? 4 : undefined);
+      // The farms' CLOSE_WAIT sockets sit on their listening ports; the backlog fills the accept queue.
+      expect(select(samples, 'tcpstate_netns_close_wait_sockets', { ...owned[0]!.labels, port: '8082' })[0]?.value).toBe(4);
+      expect(select(samples, 'tcpstate_netns_close_wait_sockets', { ...owned[4]!.labels, port: '5000' })[0]?.value).toBe(2);
+      expect(select(samples, 'tcpstate_netns_listen_queue_length', { ...owned[2]!.labels, port: '9001' })[0]?.value).toBe(3);
+      // The exporter's own namespace is the host collectors' alone: no netns series for it.
+      const own = readlinkSync('/proc/self/ns/net').match(/\d+/)![0];
+      expect(samples.some((s) => s.labels.netns === own)).toBe(false);
+      // The host's counter is in the same family, without owner labels.
+      expect(select(samples, 'tcpstate_listen_overflows_total').some((s) => s.labels.netns === undefined)).toBe(true);
+    }, 120_000);
+  }
 
   it('a namespace deleted between scrapes vanishes', async () => {
     const gone = owned[3]!;

@@ -72,6 +72,9 @@ describeWithNetns('the netns collector unprivileged, through /proc/<pid>/net', (
       }
     }
     expect(select(samples, 'tcpstate_netns_close_wait_sockets', { ...labels, port: '8088' })[0]?.value).toBe(3);
+    // Without CAP_SYS_ADMIN, auto cannot setns: it says so once and reads procfs.
+    expect(select(samples, 'tcpstate_netns_table_info', { ...labels, method: 'procfs', own_hash: 'unknown' })).toHaveLength(1);
+    expect(stderr.match(/needs CAP_SYS_ADMIN/g)).toHaveLength(1);
     expect(select(samples, 'tcpstate_passive_opens_total', labels)[0]?.value).toBeGreaterThanOrEqual(6);
     // root's namespace: its pid's link is not readable by nobody, so it is not reported.
     expect(samples.some((s) => s.labels.netns === rootNs!.name)).toBe(false);
