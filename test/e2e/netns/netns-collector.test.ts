@@ -194,6 +194,25 @@ describeWithNetns('the netns collector on real namespaces, sockets and cgroups',
     }, 120_000);
   }
 
+  it('netlink tells a namespace made with its own TCP hash (tcp_child_ehash_entries) from one sharing the host\'s', async () => {
+    const sysctl = '/proc/sys/net/ipv4/tcp_child_ehash_entries';
+    const previous = readFileSync(sysctl, 'latin1').trim();
+    let child: ChildProcess;
+    // Set only for the instant it takes to make one namespace: others on this machine keep the default.
+    writeFileSync(sysctl, '1024');
+    try {
+      child = cgroups.spawnIn('own-hash', 'unshare', ['-n', 'sh', '-c', 'cat /proc/sys/net/ipv4/tcp_ehash_entries; exec sleep 60']);
+      expect(await firstLine(child)).toBe('1024');
+    } finally {
+      writeFileSync(sysctl, previous);
+    }
+    const inode = String(inodeOf(child.pid!));
+    const samples = await collect(['--collector.netns.tables=netlink']);
+    child.kill('SIGKILL');
+    expect(select(samples, 'tcpstate_netns_table_info', { netns: inode, method: 'netlink' })[0]?.labels.own_hash).toBe('true');
+    expect(select(samples, 'tcpstate_netns_table_info', { netns: owned[0]!.labels.netns!, method: 'netlink' })[0]?.labels.own_hash).toBe('false');
+  }, 60_000);
+
   it('a namespace deleted between scrapes vanishes', async () => {
     const gone = owned[3]!;
     expect(mine(await collect(), 'tcpstate_netns_sockets', gone).length).toBeGreaterThan(0);
