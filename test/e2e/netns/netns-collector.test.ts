@@ -7,7 +7,7 @@
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +67,20 @@ function kernelCounters(pid: number): Map<string, number> {
   values.set('sockstat_inuse', Number(tcp[tcp.indexOf('inuse') + 1]));
   values.set('sockstat_tw', Number(tcp[tcp.indexOf('tw') + 1]));
   return values;
+}
+
+/** The inodes of the sockets a process holds, from its /proc/<pid>/fd links. */
+function socketInodesOf(pid: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+      if (inode !== undefined) inodes.add(inode);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return inodes;
 }
 
 const COUNTERS: Record<string, string> = {
@@ -213,14 +227,28 @@ describeWithNetns('the netns collector on real namespaces, sockets and cgroups',
     expect(select(samples, 'tcpstate_netns_table_info', { netns: owned[0]!.labels.netns!, method: 'netlink' })[0]?.labels.own_hash).toBe('false');
   }, 60_000);
 
-  it('a namespace deleted between scrapes vanishes', async () => {
+  it('a namespace deleted between scrapes vanishes, and the kept netlink socket that would hold it alive is closed', async () => {
     const gone = owned[3]!;
-    expect(mine(await collect(), 'tcpstate_netns_sockets', gone).length).toBeGreaterThan(0);
-    await farms[3]!.stop();
-    await namespaces[3]!.destroy();
-    const samples = await collect();
-    expect(samples.filter((s) => s.labels.netns === gone.labels.netns)).toEqual([]);
-    expect(mine(samples, 'tcpstate_netns_sockets', owned[0]!).length).toBeGreaterThan(0);
+    const { startExporter } = await import('../../helpers/exporter-process.js');
+    const exporter = await startExporter([...flags, '--collector.netns.tables=netlink']);
+    try {
+      const scrape = async (): Promise<Sample[]> => parseExposition(await (await fetch(`${exporter.url}/metrics`)).text());
+      expect(mine(await scrape(), 'tcpstate_netns_sockets', gone).length).toBeGreaterThan(0);
+      // The exporter's sock_diag socket inside that namespace: listed in the namespace's own
+      // /proc/<pid>/net/netlink (protocol 4), with an inode among the exporter's descriptors.
+      const socketInodes = (): Set<string> => socketInodesOf(exporter.child.pid!);
+      const diagInodes = readFileSync(`/proc/${gone.pid}/net/netlink`, 'latin1').trim().split('\n').slice(1).map((line) => line.trim().split(/\s+/)).filter((f) => f[1] === '4').map((f) => f[9]!);
+      const kept = diagInodes.filter((inode) => socketInodes().has(inode));
+      expect(kept).toHaveLength(1);
+      await farms[3]!.stop();
+      await namespaces[3]!.destroy();
+      const samples = await scrape();
+      expect(samples.filter((s) => s.labels.netns === gone.labels.netns)).toEqual([]);
+      expect(mine(samples, 'tcpstate_netns_sockets', owned[0]!).length).toBeGreaterThan(0);
+      expect(socketInodes().has(kept[0]!)).toBe(false);
+    } finally {
+      await exporter.stop();
+    }
   }, 60_000);
 
   it('beyond the budget, later namespaces are skipped and reported with their age', async () => {
