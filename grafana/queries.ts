@@ -15,8 +15,11 @@ import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
  */
 export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const;
 
-/** The label matchers every query starts with. */
-export const SEL = 'job=~"$job", instance=~"$instance"';
+/**
+ * The label matchers every query starts with. `netns=""`: the host's own stack; the netns
+ * collector's per-namespace series share some names (the kernel counters) and carry a netns label.
+ */
+export const SEL = 'job=~"$job", instance=~"$instance", netns=""';
 /** The same, for per-port panels. */
 export const PORT_SEL = `${SEL}, port=~"$port"`;
 

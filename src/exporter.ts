@@ -2,6 +2,7 @@ import { Registry, type RegistryContentType } from 'prom-client';
 import type { ScrapeContext } from './collectors/collector.js';
 import { scrapeGauge } from './collectors/metric-helpers.js';
 import { hostSourceName, runCollectors, type ScrapePlan } from './collectors/run-collectors.js';
+import { mergeRegistries } from './merge-registries.js';
 import { ProcessMetrics } from './process-metrics.js';
 import { VERSION } from './version.js';
 
@@ -51,10 +52,10 @@ class Collection {
   render(format: ExpositionFormat): Promise<Scrape> {
     let scrape = this.rendered.get(format);
     if (scrape === undefined) {
-      // Every part is built with the default content type, as Registry.merge insists; the
-      // format is the merged registry's alone.
-      // prom-client 15 types merge()'s result as text-only; the registry itself takes either.
-      const merged = Registry.merge([...this.registries]) as Registry<RegistryContentType>;
+      // Every part is built with the default content type; the format is the merged registry's
+      // alone. A name several collectors register (the host's counters and the namespaces') is
+      // one family. prom-client 15 types a Registry as text-only; it takes either.
+      const merged = mergeRegistries(this.registries) as Registry<RegistryContentType>;
       merged.setContentType(CONTENT_TYPES[format]);
       scrape = merged.metrics().then((body) => ({ body, contentType: CONTENT_TYPES[format], failed: this.failed }));
       this.rendered.set(format, scrape);

@@ -11,11 +11,12 @@ export interface ScrapeContext {
 }
 
 /**
- * One socket table a scrape dumps, once, for every collector that reads it. Today that is the
- * table of the exporter's own network namespace; other namespaces' tables join the list later.
+ * One socket table a scrape dumps, once, for every collector that reads it: the plan's (the
+ * exporter's own network namespace), and those a tally brings to this scrape (other namespaces,
+ * discovered afresh each scrape, see TableTally.extraTables).
  */
 export interface SocketTable {
-  /** Stable: HOST_TABLE for the exporter's own namespace. */
+  /** Stable: HOST_TABLE for the exporter's own namespace, `netns:<inode>` for another. */
   readonly id: string;
   readonly source: SocketSource;
 }
@@ -25,10 +26,16 @@ export const HOST_TABLE = 'host';
 
 /** What a socket-table collector keeps for one scrape: its sinks, then its report. */
 export interface TableTally {
+  /**
+   * Tables this tally brings to this scrape besides the plan's (the other network namespaces it
+   * discovered just now), dumped after the plan's, in this order. A failure of one of them is given
+   * to report() instead of failing the collector: a namespace may vanish during the scrape.
+   */
+  extraTables?(): readonly SocketTable[];
   /** The sink to feed with one table of this scrape, or undefined to leave that table out. */
   sinkFor(table: SocketTable): SocketSink | undefined;
   /** After the dumps: registers the metrics from what the sinks saw, given each table's result. */
-  report(registry: Registry, scans: ReadonlyMap<SocketTable, ScanResult>): void | Promise<void>;
+  report(registry: Registry, scans: ReadonlyMap<SocketTable, ScanResult>, failures: ReadonlyMap<SocketTable, string>): void | Promise<void>;
   /** Gives back what the tally borrowed (pooled per-port tables), whatever happened. */
   release?(): void;
 }

@@ -1,5 +1,6 @@
 import { cgroupCollector } from './cgroup.js';
 import type { Collector } from './collector.js';
+import { netnsCollector } from './netns.js';
 import { netstatCollector } from './netstat.js';
 import { processCollector } from './process.js';
 import { socketsCollector } from './sockets.js';
@@ -7,4 +8,4 @@ import { sockstatCollector } from './sockstat.js';
 import { sysctlCollector } from './sysctl.js';
 
 /** Every collector, in the order their flags are listed. Adding one means adding it here. */
-export const COLLECTORS: readonly Collector[] = [socketsCollector, sockstatCollector, netstatCollector, sysctlCollector, cgroupCollector, processCollector];
+export const COLLECTORS: readonly Collector[] = [socketsCollector, sockstatCollector, netstatCollector, sysctlCollector, cgroupCollector, processCollector, netnsCollector];

@@ -78,7 +78,10 @@ async function runTableCollectors(collectors: readonly TableCollector[], plan: S
   const scans = new Map<SocketTable, ScanResult>();
   const failures = new Map<SocketTable, string>();
   try {
-    for (const table of plan.tables) {
+    // The plan's tables, then those the tallies found this scrape (other namespaces'); each is
+    // offered to every tally, so a future collector may read a namespace's table too.
+    const extra = prepared.flatMap((entry) => entry.tally?.extraTables?.() ?? []);
+    for (const table of [...plan.tables, ...extra]) {
       const sinks = [];
       for (const entry of prepared) {
         const sink = entry.tally?.sinkFor(table);
@@ -98,10 +101,11 @@ async function runTableCollectors(collectors: readonly TableCollector[], plan: S
     return await Promise.all(
       prepared.map(async (entry) => {
         const registry = newRegistry();
-        let error = entry.error ?? entry.wanted.map((table) => failures.get(table)).find((failure) => failure !== undefined);
+        // Only a plan table's failure fails a collector; an extra table's goes to its report.
+        let error = entry.error ?? entry.wanted.filter((table) => plan.tables.includes(table)).map((table) => failures.get(table)).find((failure) => failure !== undefined);
         if (error === undefined && entry.tally !== undefined) {
           try {
-            await entry.tally.report(registry, scans);
+            await entry.tally.report(registry, scans, failures);
           } catch (thrown) {
             error = oneLine(thrown);
           }

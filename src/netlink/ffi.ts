@@ -29,6 +29,7 @@ interface Libc {
   gettid: () => number;
   getpriority: (which: number, who: number) => number;
   setpriority: (which: number, who: number, prio: number) => number;
+  setns: (fd: number, nstype: number) => number;
 }
 
 let libc: Libc | null = null;
@@ -52,6 +53,7 @@ export function loadLibc(): Libc {
       gettid: fn('int gettid(void)'),
       getpriority: fn('int getpriority(int which, uint32_t who)'),
       setpriority: fn('int setpriority(int which, uint32_t who, int prio)'),
+      setns: fn('int setns(int fd, int nstype)'),
     };
     return libc;
   } catch (error) {
@@ -123,6 +125,16 @@ export function recvDatagram(c: Libc, fd: number, buf: Uint8Array, wait = true):
     throw new SyscallError('recv', e, 'netlink: cannot read the sock_diag dump');
   }
   throw new Error('netlink: recv() interrupted 100 times in a row');
+}
+
+const CLONE_NEWNET = 0x40000000;
+
+/**
+ * setns(fd, CLONE_NEWNET): moves the calling thread, and only it, into the network namespace `fd`
+ * refers to. Needs CAP_SYS_ADMIN. Throws SyscallError.
+ */
+export function enterNetworkNamespace(c: Libc, fd: number, what: string): void {
+  if (c.setns(fd, CLONE_NEWNET) !== 0) throw new SyscallError('setns', errno(), what);
 }
 
 export function closeFd(c: Libc, fd: number): void {

@@ -45,6 +45,18 @@ export interface NetlinkSourceOptions {
   receiveTimeoutMs?: number;
   /** The whole scan fails after this long (ms). */
   scanTimeoutMs?: number;
+  /**
+   * Inline mode: where each dump's socket comes from. By default a fresh socket in the caller's
+   * network namespace, closed after the dump; another namespace's source keeps one opened inside
+   * that namespace (netns-socket.ts).
+   */
+  sockets?: DiagSockets;
+}
+
+/** Gives out the sock_diag socket for one dump, and takes it back (`failed`: the dump broke off). */
+export interface DiagSockets {
+  acquire(receiveTimeoutMs: number): number;
+  release(fd: number, failed: boolean): void;
 }
 
 export const NETLINK_DEFAULTS = {
@@ -55,6 +67,12 @@ export const NETLINK_DEFAULTS = {
   receiveTimeoutMs: 5000,
   scanTimeoutMs: 60_000,
 } as const;
+
+/** A socket per dump, in this thread's namespace. */
+const FRESH_SOCKETS: DiagSockets = {
+  acquire: (receiveTimeoutMs) => openDiagSocket(loadLibc(), receiveTimeoutMs),
+  release: (fd) => closeFd(loadLibc(), fd),
+};
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -78,7 +96,8 @@ export class NetlinkSource implements SocketSource {
   readonly families: readonly Family[];
   /** Whether a scan is one walk of the hash table for every family (else one dump per family). */
   readonly singleWalk: boolean;
-  private readonly options: Required<NetlinkSourceOptions>;
+  private readonly options: Required<Omit<NetlinkSourceOptions, 'sockets'>>;
+  private readonly sockets: DiagSockets;
   private readonly record = new InetDiagRecord();
   private seq = Math.floor(Math.random() * 0x3fffffff);
   private thread: DumpThread | null = null;
@@ -89,7 +108,9 @@ export class NetlinkSource implements SocketSource {
   /** `singleWalk`: the kernel answered a TCPDIAG_GETSOCK probe (see createNetlinkSource). */
   constructor(families: readonly Family[], options: NetlinkSourceOptions = {}, singleWalk = false) {
     this.families = families;
-    this.options = { ...NETLINK_DEFAULTS, ...options };
+    const { sockets, ...rest } = options;
+    this.options = { ...NETLINK_DEFAULTS, ...rest };
+    this.sockets = sockets ?? FRESH_SOCKETS;
     this.singleWalk = singleWalk && this.options.request === 'auto';
     const wantWorker = this.options.thread === 'worker' || (this.options.thread === 'auto' && existsSync(fileURLToPath(WORKER_FILE)));
     if (wantWorker) this.thread = new DumpThread();
@@ -172,7 +193,8 @@ export class NetlinkSource implements SocketSource {
     // not add up to two slices without a yield.
     let sliceStart = performance.now();
     for (const request of this.requests()) {
-      const fd = openDiagSocket(c, this.options.receiveTimeoutMs);
+      const fd = this.sockets.acquire(this.options.receiveTimeoutMs);
+      let failed = true;
       try {
         sendAll(c, fd, encodeRequest(request.family, request.seq));
         const progress = newDumpProgress();
@@ -187,10 +209,12 @@ export class NetlinkSource implements SocketSource {
             sliceStart = performance.now();
           }
         }
+        failed = false;
       } catch (error) {
         throw inRequest(error, request);
       } finally {
-        closeFd(c, fd);
+        // A kept socket that broke off mid-dump may still hold its datagrams: it is not reused.
+        this.sockets.release(fd, failed);
       }
     }
   }

@@ -15,13 +15,20 @@ const TABLES: ReadonlyArray<{ file: string; family: Family }> = [
 export class ProcfsSource implements SocketSource {
   readonly name = 'procfs';
 
-  constructor(private readonly root: ProcRoot) {}
+  /**
+   * `chunkBytes`: the read size. The host's table can be tens of MB; a pod's is a few KB, and a
+   * hundred of them per scrape should not each allocate the host's 256 KB buffer.
+   */
+  constructor(
+    private readonly root: ProcRoot,
+    private readonly chunkBytes = 256 * 1024,
+  ) {}
 
   async scan(sink: SocketSink): Promise<ScanResult> {
     const families: Family[] = [];
     for (const { file, family } of TABLES) {
       const parser = new NetTcpParser(this.root.path('net', file), family, sink);
-      const exists = await this.root.streamChunks(['net', file], (chunk, length) => parser.push(chunk, length));
+      const exists = await this.root.streamChunks(['net', file], (chunk, length) => parser.push(chunk, length), this.chunkBytes);
       if (!exists) continue; // no IPv6 in this kernel: the family is left out, not zeroed
       parser.finish();
       families.push(family);

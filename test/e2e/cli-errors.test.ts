@@ -94,13 +94,13 @@ describe('unreadable or corrupt /proc files fail one collector, not the scrape',
     const result = await cli(['collect', `--path.procfs=${join(scratch, 'no-such-proc')}`]);
     expect(result.code).toBe(1);
     const samples = parseExposition(result.stdout);
-    for (const collector of ['sockets', 'sockstat', 'netstat', 'sysctl']) expect(valueOf(samples, 'tcpstate_scrape_collector_success', { collector })).toBe(0);
+    for (const collector of ['sockets', 'sockstat', 'netstat', 'sysctl', 'netns']) expect(valueOf(samples, 'tcpstate_scrape_collector_success', { collector })).toBe(0);
     expect(result.stderr).toMatch(/collector=sysctl err="none of the TCP sysctls exists under .*no-such-proc\/sys\/net: is --path.procfs the host's \/proc\?"/);
-    expect(result.stderr.trimEnd().split('\n').at(-1)).toBe('tcpstate-exporter: error: 4 of 4 collectors failed: sockets, sockstat, netstat, sysctl');
+    expect(result.stderr.trimEnd().split('\n').at(-1)).toBe('tcpstate-exporter: error: 5 of 6 collectors failed: sockets, sockstat, netstat, sysctl, netns');
     // What the TCPStateCollectorFailing runbook tells the operator to grep for finds these lines.
     const runbookGrep = /grep '([^']+)'`\. The reason names/.exec(readFileSync(new URL('../../docs/runbooks.md', import.meta.url), 'utf8'))?.[1];
     expect(runbookGrep).toBeDefined();
-    expect(result.stderr.split('\n').filter((line) => line.includes(runbookGrep!))).toHaveLength(4);
+    expect(result.stderr.split('\n').filter((line) => line.includes(runbookGrep!))).toHaveLength(5);
     // One log line per failed collector, naming it.
     expect(result.stderr).toMatch(/level=error msg="collector failed" collector=sockstat err="cannot read .*no-such-proc\/net\/sockstat: no such file or directory"/);
     expect(result.stderr).not.toMatch(/\n\s+at /);

@@ -40,6 +40,12 @@ const recordingRuleNames = new Set(rules.flatMap((rule) => (rule.record ? [rule.
  */
 const NOT_ON_DASHBOARD: Record<string, string> = {
   tcpstate_netstat_total: 'only with --collector.netstat.fields; arbitrary kernel fields chosen by the user',
+  // The netns collector's own health series: the pod row (which pods leak CLOSE_WAIT, overflow
+  // accept queues, retransmit most) is not built yet; it will show these beside the pod tables.
+  tcpstate_netns_namespaces: 'the netns collector; the pod row is not built yet',
+  tcpstate_netns_tables: 'the netns collector; the pod row is not built yet',
+  tcpstate_netns_table_dump_seconds: 'the netns collector; the pod row is not built yet',
+  tcpstate_netns_discovery_seconds: 'the netns collector; the pod row is not built yet',
 };
 
 describe('generated dashboard', () => {

@@ -1,0 +1,126 @@
+import type { Logger } from 'pino';
+import { oneLine } from '../errors.js';
+import type { ScanResult, SocketSink, SocketSource, SocketSourceName } from '../kernel/socket-record.js';
+import { ProcRoot } from '../procfs/proc-root.js';
+import { ProcfsSource } from '../sources/procfs.js';
+
+/** How a namespace's table is read: --collector.netns.tables, less `off`. */
+export type TableMethod = 'auto' | 'netlink' | 'procfs';
+
+/** Read size for a namespace's /proc/<pid>/net/tcp: ~150 bytes a socket, so 100 sockets a read. */
+const NAMESPACE_READ_BYTES = 16 * 1024;
+
+// The netlink modules load koffi; a procfs-only exporter never loads them.
+type NetlinkModules = {
+  source: typeof import('../netlink/source.js');
+  probe: typeof import('../netlink/probe.js');
+  socket: typeof import('../netlink/netns-socket.js');
+  errors: typeof import('../netlink/errors.js');
+};
+let netlinkModules: Promise<NetlinkModules> | undefined;
+const loadNetlink = (): Promise<NetlinkModules> =>
+  (netlinkModules ??= Promise.all([import('../netlink/source.js'), import('../netlink/probe.js'), import('../netlink/netns-socket.js'), import('../netlink/errors.js')]).then(([source, probe, socket, errors]) => ({ source, probe, socket, errors })));
+
+interface Kept {
+  socket: import('../netlink/netns-socket.js').NamespaceSocket;
+  source: SocketSource;
+}
+
+/** Refusals that mean "no privilege for this here", not "this namespace broke": setns without CAP_SYS_ADMIN, an unreadable ns link. */
+function isRefusal(error: unknown, modules: NetlinkModules): boolean {
+  if (error instanceof modules.errors.SyscallError) return error.syscall === 'setns' && (error.errno === 1 || error.errno === 13);
+  if (error instanceof modules.errors.NetlinkUnavailableError) return true;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+/**
+ * The sources of the namespaces' tables across scrapes: over netlink, one sock_diag socket per
+ * namespace opened inside it and kept while it lives; through /proc/<pid>/net/tcp{,6} otherwise.
+ * In `auto`, the first refusal (no CAP_SYS_ADMIN) switches to procfs for good, logged once.
+ */
+export class NamespaceTableSources {
+  private readonly kept = new Map<number, Kept>();
+  private netlinkRefused: string | undefined;
+
+  /** One namespace's source for this scrape; `name` and `ownHash` say what the last scan used and found. */
+  sourceFor(proc: ProcRoot, inode: number, pid: number, method: TableMethod, logger: Logger): NamespaceTableSource {
+    return new NamespaceTableSource(this, proc, inode, pid, method, logger);
+  }
+
+  /** Closes the kept sockets of namespaces not in `alive` (a kept socket holds its namespace alive). */
+  retain(alive: ReadonlySet<number>): void {
+    for (const [inode, kept] of this.kept) {
+      if (alive.has(inode)) continue;
+      kept.socket.close();
+      this.kept.delete(inode);
+    }
+  }
+
+  /** @internal */
+  async netlinkFor(proc: ProcRoot, inode: number, pid: number): Promise<Kept> {
+    const modules = await loadNetlink();
+    let kept = this.kept.get(inode);
+    if (kept === undefined) {
+      // The host's probe tells the request shape and families; every namespace runs the same kernel.
+      const shape = modules.probe.createNetlinkSource({ thread: 'inline' });
+      const socket = new modules.socket.NamespaceSocket(proc.path(String(pid), 'ns', 'net'), inode);
+      kept = { socket, source: new modules.source.NetlinkSource(shape.families, { thread: 'inline', sockets: socket }, shape.singleWalk) };
+      this.kept.set(inode, kept);
+    }
+    kept.socket.nsPath = proc.path(String(pid), 'ns', 'net');
+    return kept;
+  }
+
+  /** @internal */
+  refused(error: unknown, logger: Logger): void {
+    if (this.netlinkRefused !== undefined) return;
+    this.netlinkRefused = oneLine(error);
+    logger.warn({ err: this.netlinkRefused, source: 'procfs' }, 'cannot open sock_diag sockets inside other network namespaces (needs CAP_SYS_ADMIN); reading their /proc/<pid>/net/tcp instead');
+  }
+
+  /** @internal */
+  get useNetlinkInAuto(): boolean {
+    return this.netlinkRefused === undefined;
+  }
+
+  /** @internal */
+  async isRefusal(error: unknown): Promise<boolean> {
+    return isRefusal(error, await loadNetlink());
+  }
+}
+
+export class NamespaceTableSource implements SocketSource {
+  name: SocketSourceName = 'procfs';
+  /** 'true', 'false' or 'unknown': whether the namespace has a TCP hash table of its own. */
+  ownHash = 'unknown';
+
+  constructor(
+    private readonly sources: NamespaceTableSources,
+    private readonly proc: ProcRoot,
+    private readonly inode: number,
+    private readonly pid: number,
+    private readonly method: TableMethod,
+    private readonly logger: Logger,
+  ) {}
+
+  async scan(sink: SocketSink): Promise<ScanResult> {
+    if (this.method === 'netlink' || (this.method === 'auto' && this.sources.useNetlinkInAuto)) {
+      let kept: Kept | undefined;
+      try {
+        kept = await this.sources.netlinkFor(this.proc, this.inode, this.pid);
+        const result = await kept.source.scan(sink);
+        this.name = 'netlink';
+        this.ownHash = kept.socket.ownHash === undefined ? 'unknown' : String(kept.socket.ownHash);
+        return result;
+      } catch (error) {
+        // A refusal comes before any socket reached the sink, so procfs can take over cleanly.
+        if (this.method === 'netlink' || !(await this.sources.isRefusal(error))) throw error;
+        this.sources.refused(error, this.logger);
+      }
+    }
+    const result = await new ProcfsSource(new ProcRoot(this.proc.path(String(this.pid))), NAMESPACE_READ_BYTES).scan(sink);
+    this.name = 'procfs';
+    return result;
+  }
+}

@@ -1,0 +1,180 @@
+import { isAbsolute } from 'node:path';
+import { topN } from '../aggregate/top-n.js';
+import { choiceFlag, integerFlag, numberFlag, stringListFlag, type FlagValues } from '../config/flag.js';
+import type { ScanResult } from '../kernel/socket-record.js';
+import { NetnsDiscovery, parseNetnsLink, type DiscoveredNetns } from '../owners/netns-discovery.js';
+import { OWNER_LABEL_NAMES, OwnerNamer, ownerLabelValues, type OwnerLabels } from '../owners/owner-labels.js';
+import { DEFAULT_RUNTIME_ROOTS, RuntimeState, type RuntimeStateRoots } from '../owners/runtime-state.js';
+import type { ProcRoot } from '../procfs/proc-root.js';
+import type { ScrapeContext, SocketTable, TableCollector } from './collector.js';
+import { scrapeGauge } from './metric-helpers.js';
+import { addCounters, namespaceWeight, readNamespaceCounters, reportCounters, type NamespaceCounters } from './netns-counters.js';
+import { NamespaceTableSources, type NamespaceTableSource } from './netns-sources.js';
+import { NamespaceTable, reportTables, TableBudget, TableSnapshots, type TableRow } from './netns-tables.js';
+
+const absoluteDir = (value: string): string | undefined => (isAbsolute(value) ? undefined : `expected an absolute directory, got ${JSON.stringify(value)}`);
+
+export const NETNS_FLAGS = {
+  maxNamespaces: integerFlag('collector.netns.max-namespaces', {
+    help: 'most network namespaces given their own series (the busiest by sockets); the rest are summed into netns="other"',
+    default: 128,
+    min: 1,
+    example: '32',
+  }),
+  tables: choiceFlag('collector.netns.tables', {
+    help: "how each namespace's socket table is read: netlink (a sock_diag socket inside it; needs CAP_SYS_ADMIN), procfs (/proc/<pid>/net/tcp{,6}), auto (netlink, else procfs), or off",
+    choices: ['auto', 'netlink', 'procfs', 'off'] as const,
+    default: 'auto',
+    example: 'procfs',
+  }),
+  tableBudget: numberFlag('collector.netns.table-budget', {
+    help: 'time per scrape for dumping namespace socket tables; namespaces beyond it are skipped, reported from their last dump with its age, and dumped first next scrape',
+    default: 0.5,
+    min: 0.001,
+    max: 60,
+    unit: 'seconds',
+    example: '0.2',
+  }),
+  maxPorts: integerFlag('collector.netns.max-ports', { help: 'listening ports per namespace given their own CLOSE_WAIT and accept-queue series; the rest in port="other"', default: 8, min: 1, example: '4' }),
+  containerdState: stringListFlag('collector.netns.containerd-state', { help: `containerd task state directories holding <namespace>/<id>/config.json (default ${DEFAULT_RUNTIME_ROOTS.containerdTasks.join(', ')})`, valueName: '<dir>', example: '/run/containerd/io.containerd.runtime.v2.task', check: absoluteDir }),
+  crioState: stringListFlag('collector.netns.crio-state', { help: `CRI-O/podman container directories holding <id>/userdata/config.json (default ${DEFAULT_RUNTIME_ROOTS.crioContainers.join(', ')})`, valueName: '<dir>', example: '/run/containers/storage/overlay-containers', check: absoluteDir }),
+  dockerState: stringListFlag('collector.netns.docker-state', { help: `Docker container directories holding <id>/config.v2.json (default ${DEFAULT_RUNTIME_ROOTS.dockerContainers.join(', ')})`, valueName: '<dir>', example: '/var/lib/docker/containers', check: absoluteDir }),
+};
+type Options = FlagValues<typeof NETNS_FLAGS>;
+
+/** Every per-namespace series carries all of these, '' where the owner has none (see completeOwnerLabels). */
+const LABEL_NAMES = OWNER_LABEL_NAMES.filter((name) => name !== 'unit');
+const OTHER: OwnerLabels = { netns: 'other' };
+const labelRecord = (labels: OwnerLabels): Record<string, string> => {
+  const values = ownerLabelValues(labels, LABEL_NAMES);
+  return Object.fromEntries(LABEL_NAMES.map((name, i) => [name, values[i]!]));
+};
+
+/** One namer (and so one runtime-state cache) per set of state directories, kept across scrapes. */
+const namers = new Map<string, OwnerNamer>();
+function namerFor(options: Options): OwnerNamer {
+  const roots: RuntimeStateRoots = {
+    containerdTasks: options.containerdState.length > 0 ? options.containerdState : DEFAULT_RUNTIME_ROOTS.containerdTasks,
+    crioContainers: options.crioState.length > 0 ? options.crioState : DEFAULT_RUNTIME_ROOTS.crioContainers,
+    dockerContainers: options.dockerState.length > 0 ? options.dockerState : DEFAULT_RUNTIME_ROOTS.dockerContainers,
+  };
+  const key = JSON.stringify(roots);
+  let namer = namers.get(key);
+  if (namer === undefined) namers.set(key, (namer = new OwnerNamer(new RuntimeState({ roots }))));
+  return namer;
+}
+
+const snapshots = new TableSnapshots();
+const tableSources = new NamespaceTableSources();
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+interface Counted {
+  ns: DiscoveredNetns & { pid: number };
+  counters: NamespaceCounters;
+}
+
+/**
+ * Each namespace's counters, read through its lowest pid; a namespace whose files cannot be read,
+ * or whose pid left it meanwhile (and might be reused elsewhere), is left out.
+ */
+async function readAllCounters(proc: ProcRoot, namespaces: readonly DiscoveredNetns[]): Promise<{ counted: Counted[]; unreadable: number }> {
+  const counted: Counted[] = [];
+  let unreadable = 0;
+  for (const [i, ns] of namespaces.entries()) {
+    if (ns.pid === undefined) continue;
+    const counters = readNamespaceCounters(proc.path(String(ns.pid), 'net'));
+    const still = parseNetnsLink(proc.readLinkSyncIfPresent(String(ns.pid), 'ns', 'net')) === ns.inode;
+    if (counters === undefined || !still) unreadable++;
+    else counted.push({ ns: { ...ns, pid: ns.pid }, counters });
+    if (i % 16 === 15) await nextTurn();
+  }
+  return { counted, unreadable };
+}
+
+/** Every network namespace but the exporter's own: counters, owner labels, and socket tables within a budget. */
+export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
+  name: 'netns',
+  defaultEnabled: true,
+  description: "Every other network namespace (pods, containers, ip netns): its TCP counters, and its socket table's states, CLOSE_WAIT and accept queues within a time budget (/proc/<pid>/net)",
+  flags: NETNS_FLAGS,
+  reads: 'socket-tables',
+  async prepareTally(context: ScrapeContext, options) {
+    const { proc, logger } = context;
+    // Without a listable procfs no namespace can be found: that is a failure, not "none".
+    if (proc.listDirSyncIfPresent() === undefined) throw new Error(`cannot list ${proc.root}: is --path.procfs the host's /proc?`);
+    const discovery = new NetnsDiscovery({ proc });
+    const found = await discovery.discover();
+    const others = found.namespaces.filter((ns) => !ns.own);
+    const { counted, unreadable } = await readAllCounters(proc, others);
+    const cap = topN(counted, (entry) => namespaceWeight(entry.counters), options.maxNamespaces, (a, b) => a.ns.inode - b.ns.inode);
+    const namer = namerFor(options);
+    const kept = await Promise.all(cap.kept.map(async (entry) => ({ ...entry, labels: labelRecord(await discovery.ownerLabels(entry.ns, namer)) })));
+    let other: NamespaceCounters | undefined;
+    for (const entry of cap.folded) other = addCounters(other, entry.counters);
+
+    // Tables: the kept namespaces, stalest first, each guarded by the shared budget.
+    const budget = new TableBudget(options.tableBudget);
+    const tables = new Map<SocketTable, { inode: number; labels: Record<string, string>; sink: NamespaceTable | undefined; skipped: boolean; source: NamespaceTableSource }>();
+    const method = options.tables;
+    if (method !== 'off') {
+      const byInode = new Map(kept.map((entry) => [entry.ns.inode, entry]));
+      for (const inode of snapshots.dumpOrder([...byInode.keys()])) {
+        const entry = byInode.get(inode)!;
+        const source = tableSources.sourceFor(proc, inode, entry.ns.pid, method, logger);
+        const state = { inode, labels: entry.labels, sink: undefined as NamespaceTable | undefined, skipped: false, source };
+        tables.set({ id: `netns:${inode}`, source: budget.guard(source, () => (state.skipped = true)) }, state);
+      }
+    }
+    const keptInodes = new Set(kept.map((entry) => entry.ns.inode));
+    snapshots.retain(keptInodes);
+    tableSources.retain(keptInodes);
+
+    return {
+      extraTables: () => [...tables.keys()],
+      sinkFor(table) {
+        const state = tables.get(table);
+        if (state === undefined) return undefined;
+        return (state.sink = new NamespaceTable());
+      },
+      report(registry, scans: ReadonlyMap<SocketTable, ScanResult>, failures) {
+        const now = performance.now();
+        const outcomes = { dumped: 0, skipped: 0, failed: 0 };
+        for (const [table, state] of tables) {
+          const scan = scans.get(table);
+          if (scan !== undefined && state.sink !== undefined) {
+            snapshots.set(state.inode, { table: state.sink, scan, method: state.source.name, ownHash: state.source.ownHash, at: now });
+            outcomes.dumped++;
+          } else if (state.skipped) outcomes.skipped++;
+          else {
+            // The namespace or its process went away during the scrape: its series go with it.
+            snapshots.delete(state.inode);
+            outcomes.failed++;
+            logger.debug({ table: table.id, err: failures.get(table) }, 'namespace table not read');
+          }
+        }
+        const rows: TableRow[] = [];
+        for (const state of tables.values()) {
+          const snapshot = snapshots.get(state.inode);
+          if (snapshot !== undefined) rows.push({ labels: state.labels, snapshot });
+        }
+
+        const counterRows = kept.map((entry) => ({ labels: entry.labels, counters: entry.counters }));
+        if (other !== undefined) counterRows.push({ labels: labelRecord(OTHER), counters: other });
+        reportCounters(registry, counterRows, LABEL_NAMES);
+        if (options.tables !== 'off') reportTables(registry, rows, LABEL_NAMES, options.maxPorts, now);
+
+        const namespaces = scrapeGauge(registry, 'tcpstate_netns_namespaces', "Network namespaces found besides the exporter's own, by what became of them this scrape: reported, folded into netns=\"other\" by the cap, without_process (only a bind mount: nothing to read through), unreadable (permission, or the process left).", ['state']);
+        namespaces.set({ state: 'reported' }, kept.length);
+        namespaces.set({ state: 'folded' }, cap.folded.length);
+        namespaces.set({ state: 'without_process' }, others.filter((ns) => ns.pid === undefined).length);
+        namespaces.set({ state: 'unreadable' }, unreadable);
+        if (options.tables !== 'off') {
+          const outcome = scrapeGauge(registry, 'tcpstate_netns_tables', 'Namespace socket tables this scrape: dumped, skipped (the budget was spent; the last dump is reported with its age), failed (the namespace went away).', ['outcome']);
+          for (const [name, count] of Object.entries(outcomes)) outcome.set({ outcome: name }, count);
+          scrapeGauge(registry, 'tcpstate_netns_table_dump_seconds', 'Time spent dumping namespace socket tables this scrape, from the first dump to the report.').set(budget.elapsedSeconds());
+        }
+        scrapeGauge(registry, 'tcpstate_netns_discovery_seconds', 'Time spent finding the network namespaces this scrape.').set(found.stats.durationMs / 1000);
+      },
+    };
+  },
+};
