@@ -25,13 +25,13 @@ describe('/metrics?collect[]=… and ?exclude[]=…, as node_exporter takes them
   });
 
   it('exclude[] runs all but those', async () => {
-    expect(await collectorsIn('?exclude[]=sysctl')).toEqual(['netstat', 'sockets', 'sockstat']);
+    expect(await collectorsIn('?exclude[]=sysctl')).toEqual(['cgroup', 'netns', 'netstat', 'sockets', 'sockstat']);
   });
 
   it('a collector that is not enabled, or both parameters at once, is a 400 saying why', async () => {
     const unknown = await fetch(`${exporter.url}/metrics?collect[]=process`);
     expect(unknown.status).toBe(400);
-    expect(await unknown.text()).toBe('collector "process" is not enabled; enabled: sockets, sockstat, netstat, sysctl\n');
+    expect(await unknown.text()).toBe('collector "process" is not enabled; enabled: sockets, sockstat, netstat, sysctl, cgroup, netns\n');
     expect((await fetch(`${exporter.url}/metrics?collect[]=sockets&exclude[]=sysctl`)).status).toBe(400);
   });
 });
