@@ -49,6 +49,9 @@ export function mergeRegistries(registries: readonly Registry[]): Registry {
     }
   }
   const merged = new Registry();
-  for (const [name, parts] of byName) merged.registerMetric((parts.length === 1 ? parts[0]! : new MergedFamily(name, parts)) as unknown as Metric);
+  // Every family is a fresh wrapper, even with one part: prom-client renames a counter in place
+  // when it renders OpenMetrics (it drops `_total`), and a collection is rendered in both formats,
+  // so the collectors' own metric objects must never be the ones it renames.
+  for (const [name, parts] of byName) merged.registerMetric(new MergedFamily(name, parts) as unknown as Metric);
   return merged;
 }

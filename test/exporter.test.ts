@@ -25,10 +25,19 @@ describe('Exporter: collect once, render per format', () => {
     expect(fromText).toBe(4);
     expect(openMetrics.body).toContain('tcpstate_sockets{family="ipv4",state="close_wait"} 4');
 
+    // Rendering OpenMetrics did not rename the counters under the text scrape (prom-client drops
+    // `_total` from a counter's name in place when it renders OpenMetrics).
+    expect(text.body).toMatch(/^tcpstate_listen_overflows_total \d/m);
+    expect(text.body).toMatch(/^# TYPE tcpstate_listen_overflows_total counter$/m);
+    expect(openMetrics.body).toMatch(/^# TYPE tcpstate_listen_overflows counter$/m);
+    expect(openMetrics.body).toMatch(/^tcpstate_listen_overflows_total \d/m);
+    const textAfter = await exporter.scrape('prometheus');
+    expect(textAfter.body).toMatch(/^process_cpu_seconds_total /m);
+
     // Once that collection is done, the next scrape makes a new one.
     await exporter.scrape('openmetrics');
-    expect(exporter.collections).toBe(2);
-    expect(dumps).toBe(2);
+    expect(exporter.collections).toBe(3);
+    expect(dumps).toBe(3);
   });
 });
 
