@@ -7,7 +7,7 @@
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -249,6 +249,25 @@ describeWithNetns('the netns collector on real namespaces, sockets and cgroups',
     } finally {
       await exporter.stop();
     }
+  }, 60_000);
+
+  it('beyond --collector.netns.max-namespaces the rest are summed into netns="other", with counters only', async () => {
+    // The namespace the test before deleted is gone.
+    const live = owned.filter((who) => existsSync(`/proc/${who.pid}/net/snmp`));
+    expect(live.length).toBeGreaterThanOrEqual(4);
+    const before = live.map((who) => kernelCounters(who.pid).get('Tcp_PassiveOpens')!);
+    const samples = await collect(['--collector.netns.max-namespaces=1']);
+    expect(select(samples, 'tcpstate_netns_namespaces', { state: 'reported' })[0]?.value).toBe(1);
+    expect(select(samples, 'tcpstate_netns_namespaces', { state: 'folded' })[0]?.value).toBeGreaterThanOrEqual(live.length - 1);
+    const keptNetns = new Set(select(samples, 'tcpstate_passive_opens_total').map((s) => s.labels.netns).filter((netns) => netns !== undefined && netns !== 'other'));
+    expect(keptNetns.size).toBe(1);
+    const other = select(samples, 'tcpstate_passive_opens_total', { netns: 'other', namespace: '', pod: '', uid: '', container: '' });
+    expect(other).toHaveLength(1);
+    // At least the folded namespaces of this test (others on the machine may add to it).
+    const folded = live.filter((who) => !keptNetns.has(who.labels.netns!));
+    expect(other[0]!.value).toBeGreaterThanOrEqual(folded.reduce((sum, who) => sum + before[live.indexOf(who)]!, 0));
+    expect(select(samples, 'tcpstate_netns_sockets', { netns: 'other' })).toEqual([]);
+    expect(new Set(select(samples, 'tcpstate_netns_sockets').map((s) => s.labels.netns))).toEqual(keptNetns);
   }, 60_000);
 
   it('beyond the budget, later namespaces are skipped and reported with their age', async () => {
