@@ -55,6 +55,8 @@ function netlinkOrReason(): SocketSource | string {
   }
 }
 const netlink = netlinkOrReason();
+if (typeof netlink === 'string' && process.env.CI === 'true') throw new Error(`CI=true but ${netlink}`);
+if (typeof netlink === 'string') console.warn(`skipping the live netlink dump count: ${netlink}`);
 
 describe('one dump per table per scrape', () => {
   it('with --collector.process on (fixture /proc): one dump, and both collectors report every state alike', async () => {
