@@ -8,6 +8,7 @@
  * parsed when it is JSON) or {"id", "error"}. Prints "READY" first. Exits when stdin closes.
  */
 import { createInterface } from 'node:readline';
+import { httpRequest } from '../../helpers/http-request.mjs';
 
 const lines = createInterface({ input: process.stdin });
 process.stdout.write('READY\n');
@@ -19,24 +20,6 @@ lines.on('line', async (line) => {
     process.stdout.write(`${JSON.stringify({ id: null, error: `not JSON: ${line.slice(0, 80)}` })}\n`);
     return;
   }
-  try {
-    const init = { method: 'GET', signal: AbortSignal.timeout(request.timeoutMs ?? 10_000) };
-    if (request.form !== undefined) {
-      init.method = 'POST';
-      init.body = new URLSearchParams(request.form).toString();
-      init.headers = { 'content-type': 'application/x-www-form-urlencoded' };
-    }
-    const response = await fetch(request.url, init);
-    const text = await response.text();
-    let body = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON: keep the text
-    }
-    process.stdout.write(`${JSON.stringify({ id: request.id, status: response.status, body })}\n`);
-  } catch (error) {
-    process.stdout.write(`${JSON.stringify({ id: request.id, error: String(error?.cause?.code ?? error?.message ?? error) })}\n`);
-  }
+  process.stdout.write(`${JSON.stringify({ id: request.id, ...(await httpRequest({ ...request, method: 'GET' })) })}\n`);
 });
 lines.on('close', () => process.exit(0));

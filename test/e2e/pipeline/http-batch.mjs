@@ -11,28 +11,9 @@
  * output:        [{ "url", "status", "body" }] (body parsed as JSON when it is JSON) or [{ "url", "error" }]
  */
 import { readFileSync } from 'node:fs';
+import { httpRequest } from '../../helpers/http-request.mjs';
 
 const requests = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const results = [];
-for (const request of requests) {
-  try {
-    const init = { method: request.method ?? 'GET', signal: AbortSignal.timeout(request.timeoutMs ?? 10_000) };
-    if (request.form !== undefined) {
-      init.method = 'POST';
-      init.body = new URLSearchParams(request.form).toString();
-      init.headers = { 'content-type': 'application/x-www-form-urlencoded' };
-    }
-    const response = await fetch(request.url, init);
-    const text = await response.text();
-    let body = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON: keep the text
-    }
-    results.push({ url: request.url, status: response.status, body });
-  } catch (error) {
-    results.push({ url: request.url, error: String(error?.cause?.code ?? error?.message ?? error) });
-  }
-}
+for (const request of requests) results.push({ url: request.url, ...(await httpRequest(request)) });
 process.stdout.write(JSON.stringify(results));
