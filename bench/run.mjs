@@ -19,6 +19,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { parseSize } from './farm.mjs';
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -30,13 +31,6 @@ const SHARD_SOCKETS = 17_000;
 function flag(name, fallback) {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
   return hit === undefined ? fallback : hit.slice(name.length + 3);
-}
-/** @param {string} text */
-function parseSize(text) {
-  const m = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(text.trim());
-  if (!m) throw new Error(`bad size "${text}" (use e.g. 10k, 100k, 600k)`);
-  const unit = m[2]?.toLowerCase() === 'k' ? 1e3 : m[2]?.toLowerCase() === 'm' ? 1e6 : 1;
-  return Math.round(Number(m[1]) * unit);
 }
 const sizeLabels = flag('sizes', '10k,100k,600k').split(',').filter(Boolean);
 const sizes = sizeLabels.map(parseSize);
