@@ -31,10 +31,13 @@ export class DumpThreadUnusable extends Error {}
 export type DatagramHandler = (start: number, length: number, request: number) => boolean;
 
 /**
- * The worker thread and the shared memory it fills. One dump at a time; created on the first
- * scan, kept for the next ones, and unref'd between scans so it never keeps the process alive.
+ * The worker thread and the shared memory it fills. One dump at a time (run() queues the rest);
+ * created on the first scan, kept for the next ones, and unref'd between scans so it never keeps
+ * the process alive.
  */
 export class DumpThread {
+  /** Dumps run one after the other: one worker, one set of slots, whichever source asks. */
+  private queue: Promise<unknown> = Promise.resolve();
   private worker: Worker | null = null;
   private readonly data = new SharedArrayBuffer(SLOT_COUNT * SLOT_BYTES);
   private readonly control = new SharedArrayBuffer(CONTROL_WORDS * 4);
@@ -69,8 +72,17 @@ export class DumpThread {
     Atomics.store(this.ctrl, COMPLETED_INDEX, 0);
   }
 
-  /** Runs one dump; `silenceMs` without a word from the worker fails it. */
+  /** Runs one dump after those already queued; `silenceMs` without a word from the worker fails it. */
   run(command: DumpCommand, silenceMs: number, onDatagram: DatagramHandler): Promise<void> {
+    const next = this.queue.then(
+      () => this.runNow(command, silenceMs, onDatagram),
+      () => this.runNow(command, silenceMs, onDatagram),
+    );
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private runNow(command: DumpCommand, silenceMs: number, onDatagram: DatagramHandler): Promise<void> {
     this.reset();
     const worker = this.start();
     const ctrl = this.ctrl;
@@ -133,4 +145,15 @@ export class DumpThread {
       worker.postMessage(command);
     });
   }
+}
+
+let shared: DumpThread | undefined;
+
+/**
+ * The process's one dump thread, shared by every netlink source (the host's table, each other
+ * namespace's, the tcp_info dump): a thread and 1 MiB of slots each would buy no parallelism
+ * that the kernel's one hash-table walk per dump does not already bound.
+ */
+export function sharedDumpThread(): DumpThread {
+  return (shared ??= new DumpThread());
 }

@@ -42,10 +42,13 @@ export interface WorkerData {
 export interface DumpCommand {
   type: 'dump';
   /**
-   * The dumps to run, in order: the address family (AF_INET, AF_INET6, or AF_UNSPEC for one
-   * walk over every family, see encodeAllFamiliesDumpRequest) and the sequence number.
+   * The dumps to run, in order: each one's encoded request (protocol.ts, info-request.ts) and,
+   * optionally, the sock_diag socket to send it on. Without `fd` the worker opens a socket of its
+   * own in the process's namespace and closes it after the dump; with one (a socket opened inside
+   * another network namespace, netns-socket.ts: descriptors are process-wide) it uses that
+   * socket and leaves it open for its owner.
    */
-  requests: Array<{ family: number; seq: number }>;
+  requests: Array<{ message: Uint8Array; fd?: number | undefined }>;
   receiveTimeoutMs: number;
 }
 

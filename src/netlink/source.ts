@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ScanResult, SocketSink, SocketSource } from '../kernel/socket-record.js';
 import type { Family } from '../kernel/tcp.js';
-import { DumpThread, DumpThreadUnusable, WORKER_FILE } from './dump-thread.js';
+import { DumpThreadUnusable, sharedDumpThread, WORKER_FILE, type DumpThread } from './dump-thread.js';
 import { NetlinkKernelError } from './errors.js';
 import { closeFd, loadLibc, openDiagSocket, recvDatagram, sendAll } from './ffi.js';
 import { newDumpProgress, parseDumpChunk, type DumpProgress } from './parse.js';
@@ -46,12 +46,19 @@ export interface NetlinkSourceOptions {
   /** The whole scan fails after this long (ms). */
   scanTimeoutMs?: number;
   /**
-   * Inline mode: where each dump's socket comes from. By default a fresh socket in the caller's
-   * network namespace, closed after the dump; another namespace's source keeps one opened inside
-   * that namespace (netns-socket.ts).
+   * Where each dump's socket comes from. By default a fresh socket in the exporter's network
+   * namespace, closed after the dump (in worker mode the worker opens it); another namespace's
+   * source keeps one opened inside that namespace (netns-socket.ts), acquired on this thread
+   * because setns moves only the calling thread, and handed to the worker by descriptor.
    */
   sockets?: DiagSockets;
 }
+
+/**
+ * Encodes one dump request: `family` is AF_INET, AF_INET6, or AF_UNSPEC for one walk of every
+ * family (TCPDIAG_GETSOCK). The counting dump's is encodeRequest; the tcp_info dump passes its own.
+ */
+export type DumpRequestEncoder = (family: number, seq: number) => Uint8Array;
 
 /** Gives out the sock_diag socket for one dump, and takes it back (`failed`: the dump broke off). */
 export interface DiagSockets {
@@ -97,12 +104,13 @@ export class NetlinkSource implements SocketSource {
   /** Whether a scan is one walk of the hash table for every family (else one dump per family). */
   readonly singleWalk: boolean;
   private readonly options: Required<Omit<NetlinkSourceOptions, 'sockets'>>;
-  private readonly sockets: DiagSockets;
+  /** Undefined: fresh sockets in our own namespace. */
+  private readonly sockets: DiagSockets | undefined;
   private readonly record = new InetDiagRecord();
   private seq = Math.floor(Math.random() * 0x3fffffff);
   private thread: DumpThread | null = null;
   private inlineBuffer: { bytes: Uint8Array; words: Uint32Array } | null = null;
-  /** Scans run one after the other: one worker, one set of slots. */
+  /** Scans of this source run one after the other (inline, they share one buffer and record). */
   private queue: Promise<unknown> = Promise.resolve();
 
   /** `singleWalk`: the kernel answered a TCPDIAG_GETSOCK probe (see createNetlinkSource). */
@@ -110,10 +118,10 @@ export class NetlinkSource implements SocketSource {
     this.families = families;
     const { sockets, ...rest } = options;
     this.options = { ...NETLINK_DEFAULTS, ...rest };
-    this.sockets = sockets ?? FRESH_SOCKETS;
+    this.sockets = sockets;
     this.singleWalk = singleWalk && this.options.request === 'auto';
     const wantWorker = this.options.thread === 'worker' || (this.options.thread === 'auto' && existsSync(fileURLToPath(WORKER_FILE)));
-    if (wantWorker) this.thread = new DumpThread();
+    if (wantWorker) this.thread = sharedDumpThread();
   }
 
   /** Where the recv() calls run. */
@@ -121,10 +129,11 @@ export class NetlinkSource implements SocketSource {
     return this.thread === null ? 'inline' : 'worker';
   }
 
-  scan(sink: SocketSink): Promise<ScanResult> {
+  /** One scan of the table; `encode` shapes the request (by default the counting dump's). */
+  scan(sink: SocketSink, encode: DumpRequestEncoder = encodeRequest): Promise<ScanResult> {
     const run = this.queue.then(
-      () => this.scanNow(sink),
-      () => this.scanNow(sink),
+      () => this.scanNow(sink, encode),
+      () => this.scanNow(sink, encode),
     );
     this.queue = run.catch(() => undefined);
     return run;
@@ -140,12 +149,12 @@ export class NetlinkSource implements SocketSource {
     return this.families.map((family) => ({ family: family === 1 ? AF_INET6 : AF_INET, seq: this.nextSeq() }));
   }
 
-  private async scanNow(sink: SocketSink): Promise<ScanResult> {
+  private async scanNow(sink: SocketSink, encode: DumpRequestEncoder): Promise<ScanResult> {
     const c = loadLibc();
     let inline = this.thread === null;
     if (!inline) {
       try {
-        await this.scanInWorker(sink);
+        await this.scanInWorker(sink, encode);
       } catch (error) {
         // A worker that cannot run here at all (nothing reached the sink yet): read inline from
         // now on rather than fail every scrape.
@@ -154,33 +163,41 @@ export class NetlinkSource implements SocketSource {
         inline = true;
       }
     }
-    if (inline) await this.scanInline(c, sink);
+    if (inline) await this.scanInline(c, sink, encode);
     return { families: [...this.families], listenQueueLimitKnown: true };
   }
 
-  private async scanInWorker(sink: SocketSink): Promise<void> {
+  private async scanInWorker(sink: SocketSink, encode: DumpRequestEncoder): Promise<void> {
     const thread = this.thread!;
     const requests = this.requests();
     const progress: DumpProgress[] = requests.map(() => newDumpProgress());
     const record = this.record;
     const { bytes, words } = thread;
-    const command: DumpCommand = { type: 'dump', requests, receiveTimeoutMs: this.options.receiveTimeoutMs };
+    const fd = this.sockets?.acquire(this.options.receiveTimeoutMs);
+    const command: DumpCommand = { type: 'dump', requests: requests.map((r) => ({ message: encode(r.family, r.seq), fd })), receiveTimeoutMs: this.options.receiveTimeoutMs };
     const started = performance.now();
-    await thread.run(command, this.options.receiveTimeoutMs * 2 + 1000, (start, length, index) => {
-      const request = requests[index]!;
-      if (performance.now() - started > this.options.scanTimeoutMs) throw new Error(`netlink: the sock_diag dump took longer than ${this.options.scanTimeoutMs} ms`);
-      try {
-        return parseDumpChunk(bytes, words, start, start + length, request.seq, record, sink, progress[index]!).done;
-      } catch (error) {
-        throw inRequest(error, request);
-      }
-    });
-    progress.forEach((p, i) => {
-      if (!p.done) throw new Error(`netlink: the ${requestLabel(requests[i]!.family)} dump ended without NLMSG_DONE`);
-    });
+    let failed = true;
+    try {
+      await thread.run(command, this.options.receiveTimeoutMs * 2 + 1000, (start, length, index) => {
+        const request = requests[index]!;
+        if (performance.now() - started > this.options.scanTimeoutMs) throw new Error(`netlink: the sock_diag dump took longer than ${this.options.scanTimeoutMs} ms`);
+        try {
+          return parseDumpChunk(bytes, words, start, start + length, request.seq, record, sink, progress[index]!).done;
+        } catch (error) {
+          throw inRequest(error, request);
+        }
+      });
+      progress.forEach((p, i) => {
+        if (!p.done) throw new Error(`netlink: the ${requestLabel(requests[i]!.family)} dump ended without NLMSG_DONE`);
+      });
+      failed = false;
+    } finally {
+      // A kept socket that broke off mid-dump may still hold its datagrams: it is not reused.
+      if (fd !== undefined) this.sockets!.release(fd, failed);
+    }
   }
 
-  private async scanInline(c: ReturnType<typeof loadLibc>, sink: SocketSink): Promise<void> {
+  private async scanInline(c: ReturnType<typeof loadLibc>, sink: SocketSink, encode: DumpRequestEncoder): Promise<void> {
     const deadline = performance.now() + this.options.scanTimeoutMs;
     if (this.inlineBuffer === null) {
       const backing = new ArrayBuffer(Math.max(MIN_RECV_BUFFER, this.options.bufferBytes) & ~3);
@@ -193,10 +210,11 @@ export class NetlinkSource implements SocketSource {
     // not add up to two slices without a yield.
     let sliceStart = performance.now();
     for (const request of this.requests()) {
-      const fd = this.sockets.acquire(this.options.receiveTimeoutMs);
+      const sockets = this.sockets ?? FRESH_SOCKETS;
+      const fd = sockets.acquire(this.options.receiveTimeoutMs);
       let failed = true;
       try {
-        sendAll(c, fd, encodeRequest(request.family, request.seq));
+        sendAll(c, fd, encode(request.family, request.seq));
         const progress = newDumpProgress();
         while (!progress.done) {
           const n = recvDatagram(c, fd, bytes);
@@ -214,7 +232,7 @@ export class NetlinkSource implements SocketSource {
         throw inRequest(error, request);
       } finally {
         // A kept socket that broke off mid-dump may still hold its datagrams: it is not reused.
-        this.sockets.release(fd, failed);
+        sockets.release(fd, failed);
       }
     }
   }

@@ -6,7 +6,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SyscallError } from './errors.js';
 import { closeFd, loadLibc, lowerThreadPriority, NOTHING_QUEUED, openDiagSocket, recvDatagram, sendAll } from './ffi.js';
-import { encodeRequest } from './protocol.js';
 import {
   ABORT_INDEX,
   COMPLETED_INDEX,
@@ -59,9 +58,9 @@ function dump(command: DumpCommand): void {
   let slot = 0;
   for (let r = 0; r < command.requests.length; r++) {
     const request = command.requests[r]!;
-    const fd = openDiagSocket(c, command.receiveTimeoutMs);
+    const fd = request.fd ?? openDiagSocket(c, command.receiveTimeoutMs);
     try {
-      sendAll(c, fd, encodeRequest(request.family, request.seq));
+      sendAll(c, fd, request.message);
       const complete = (): boolean => Atomics.load(ctrl, COMPLETED_INDEX) > r;
       let idleSince = Date.now();
       // Bounded: a dump always ends, but never trust that with an infinite loop.
@@ -96,7 +95,7 @@ function dump(command: DumpCommand): void {
         Atomics.wait(ctrl, COMPLETED_INDEX, r, RECHECK_MS);
       }
     } finally {
-      closeFd(c, fd);
+      if (request.fd === undefined) closeFd(c, fd);
     }
   }
 }
