@@ -43,6 +43,23 @@ export const THRESHOLDS = {
    * TCPHalfOpenConnections), and the runbook's suggested settings (300 + 30 x 5) detect in 450 s.
    */
   keepalive: { detectionSeconds: 600 },
+  /**
+   * TCPUpstreamRetransmissionRateHigh (tcpinfo collector, direction="remote"): the live sockets'
+   * retransmitted segments grow faster than `share` of their sent segments (deriv over 10m), with
+   * more than `minSentPerSecond` segments/s sent to the port and at least `minSockets` sockets.
+   */
+  upstreamRetransmissions: { share: 0.02, minSentPerSecond: 50, minSockets: 5, sustained: 'deriv over 10m, then for 10m' },
+  /**
+   * TCPUpstreamRTTHigh (tcpinfo collector, direction="remote"): the median RTT to an upstream port
+   * above `factor` times its median of the last day and above `floorSeconds`, over at least
+   * `minSockets` sockets. One look cannot know the day's median; the report says so.
+   */
+  upstreamRtt: { factor: 3, floorSeconds: 0.001, minSockets: 5, sustained: "for 10m, and 3 times the port's median of the last day" },
+  /**
+   * TCPListenerLossRecovery (tcpinfo collector, direction="local"): on average over 5m, more than
+   * `share` of a listener's ESTABLISHED sockets in ca_state recovery or loss, and at least `minSockets` of them.
+   */
+  listenerLossRecovery: { share: 0.1, minSockets: 10, sustained: 'averaged over 5m, then for 10m' },
   /** TCPStateCollectorFailing: a collector that fails; diagnose sees one or two tries, not 15m. */
   collectors: {
     /** The alert fires when a collector's success share over 15m is below this (the dashboard colours by it). */

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { emittedMetricNames, goldenMetricsPath } from '../helpers/emitted-metrics.js';
+import { TCPINFO_SAMPLE_NAMES } from '../helpers/tcpinfo-metrics.js';
 import { toolOrSkip } from '../helpers/require-tool.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -28,6 +29,9 @@ const CONTRACT: ReadonlyMap<string, readonly string[]> = new Map([
   ['TCPHalfOpenConnections', ['warning']],
   ['TCPStateCollectorFailing', ['warning']],
   ['TCPStateExporterDown', ['critical']],
+  ['TCPUpstreamRetransmissionRateHigh', ['warning']],
+  ['TCPUpstreamRTTHigh', ['warning']],
+  ['TCPListenerLossRecovery', ['warning']],
 ]);
 
 // --- reading the rule and test files -------------------------------------------------------------
@@ -182,8 +186,15 @@ describe('alert contract', () => {
   });
 
   it('quotes the port in every alert that keeps a port label', () => {
-    const perPort = alertRules.filter((rule) => /tcpstate_port_sockets|listen_queue/.test(rule.expr));
-    expect(perPort.map((rule) => rule.alert).sort()).toEqual(['TCPCloseWaitLeak', 'TCPListenQueueOverflow', 'TCPSynFlood']);
+    const perPort = alertRules.filter((rule) => /tcpstate_port_sockets|listen_queue|tcpstate_tcpinfo_|_tcpinfo_rtt_seconds:/.test(rule.expr));
+    expect(perPort.map((rule) => rule.alert).sort()).toEqual([
+      'TCPCloseWaitLeak',
+      'TCPListenQueueOverflow',
+      'TCPListenerLossRecovery',
+      'TCPSynFlood',
+      'TCPUpstreamRTTHigh',
+      'TCPUpstreamRetransmissionRateHigh',
+    ]);
     for (const rule of perPort) {
       expect(`${rule.annotations?.summary ?? ''}${rule.annotations?.description ?? ''}`, rule.alert).toContain('$labels.port');
     }
@@ -224,11 +235,11 @@ describe('alert contract', () => {
     expect([...names].sort()).toEqual(['instance:x:rate5m', 'tcpstate_sockets', 'tcpstate_sysctl']);
   });
 
-  it('uses only metrics that the exporter emits (test/golden/metrics.prom), plus up', () => {
+  it('uses only metrics that the exporter emits (test/golden/metrics.prom, and the opt-in tcpinfo collector), plus up', () => {
     if (!existsSync(goldenMetricsPath)) {
       throw new Error(`${goldenMetricsPath} does not exist yet: the golden scrape is produced by the golden test (npm run test:update-golden)`);
     }
-    const emitted = emittedMetricNames();
+    const emitted = new Set([...emittedMetricNames(), ...TCPINFO_SAMPLE_NAMES]);
     const used = new Set(rules.flatMap((rule) => [...selectedNames(rule.expr)]).filter((name) => !recordNames.has(name)));
     expect(used.size).toBeGreaterThan(10);
     const unknown = [...used].filter((name) => name !== 'up' && !emitted.has(name));
@@ -267,9 +278,10 @@ describe('promtool unit-test coverage', () => {
   });
 
   it('has a healthy baseline in which no alert fires, at several eval times', () => {
-    const baseline = testGroups.find((group) => /baseline/i.test(group.name ?? ''));
-    expect(baseline, 'a test group named "...baseline..."').toBeDefined();
-    const cases = baseline?.alert_rule_test ?? [];
+    // One baseline per family of inputs (the tcpinfo alerts have their own, in their own file).
+    const baselines = testGroups.filter((group) => /baseline/i.test(group.name ?? ''));
+    expect(baselines.length, 'a test group named "...baseline..."').toBeGreaterThan(0);
+    const cases = baselines.flatMap((group) => group.alert_rule_test ?? []);
     expect(cases.every((testCase) => (testCase.exp_alerts ?? []).length === 0)).toBe(true);
     for (const name of CONTRACT.keys()) {
       const times = new Set(cases.filter((testCase) => testCase.alertname === name).map((testCase) => testCase.eval_time));

@@ -39,6 +39,15 @@ describe('THRESHOLDS equal the alert defaults in alerts/tcpstate.rules.yml', () 
     ['TCPResetStorm', [`rate5m > ${THRESHOLDS.resets.floorPerSecond}`, `> ${THRESHOLDS.resets.baselineFactor} * quantile_over_time`]],
     ['TCPSyncookiesDisabled', [`== ${THRESHOLDS.syncookies.disabledValue}`]],
     ['TCPHalfOpenConnections', [`> ${THRESHOLDS.halfOpen.probingSockets}`]],
+    [
+      'TCPUpstreamRetransmissionRateHigh',
+      [`) > ${THRESHOLDS.upstreamRetransmissions.share}`, `[10m]) > ${THRESHOLDS.upstreamRetransmissions.minSentPerSecond}`, `[10m]) >= ${THRESHOLDS.upstreamRetransmissions.minSockets}`],
+    ],
+    [
+      'TCPUpstreamRTTHigh',
+      [`> ${THRESHOLDS.upstreamRtt.factor} * quantile_over_time`, `> ${THRESHOLDS.upstreamRtt.floorSeconds}`, `"remote"} >= ${THRESHOLDS.upstreamRtt.minSockets}`],
+    ],
+    ['TCPListenerLossRecovery', [`) > ${THRESHOLDS.listenerLossRecovery.share}`, `[5m])) >= ${THRESHOLDS.listenerLossRecovery.minSockets}`]],
   ] as const)('%s', (name, fragments) => {
     const { exprs } = alert(name);
     // The number must end where the fragment does: 0.9 must not match 0.95.
@@ -60,6 +69,9 @@ describe('THRESHOLDS equal the alert defaults in alerts/tcpstate.rules.yml', () 
       TCPSyncookiesDisabled: THRESHOLDS.syncookies.sustained,
       TCPHalfOpenConnections: THRESHOLDS.halfOpen.sustained,
       TCPStateCollectorFailing: THRESHOLDS.collectors.sustained,
+      TCPUpstreamRetransmissionRateHigh: THRESHOLDS.upstreamRetransmissions.sustained,
+      TCPUpstreamRTTHigh: THRESHOLDS.upstreamRtt.sustained,
+      TCPListenerLossRecovery: THRESHOLDS.listenerLossRecovery.sustained,
     };
     for (const [name, note] of Object.entries(sustained)) {
       for (const duration of alert(name).fors) expect({ name, note }).toEqual({ name, note: expect.stringContaining(`for ${duration}`) });
