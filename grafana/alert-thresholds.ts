@@ -31,4 +31,6 @@ export const ALERT_THRESHOLDS = {
   syncookies: { alert: 'TCPSyncookiesDisabled', severity: 'info', op: '==', value: THRESHOLDS.syncookies.disabledValue },
   halfOpen: { alert: 'TCPHalfOpenConnections', severity: 'warning', op: '>', value: THRESHOLDS.halfOpen.probingSockets },
   collectorSuccess: { alert: 'TCPStateCollectorFailing', severity: 'warning', op: '<', value: THRESHOLDS.collectors.successShare },
+  upstreamRetransmitShare: { alert: 'TCPUpstreamRetransmissionRateHigh', severity: 'warning', op: '>', value: THRESHOLDS.upstreamRetransmissions.share },
+  listenerLossRecoveryShare: { alert: 'TCPListenerLossRecovery', severity: 'warning', op: '>', value: THRESHOLDS.listenerLossRecovery.share },
 } as const satisfies Record<string, AlertThreshold>;

@@ -8,6 +8,7 @@ import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { RUNBOOKS, type DashboardRow } from './panels.js';
 import { acceptQueuesRow } from './rows/accept-queues.js';
 import { closeWaitRow } from './rows/close-wait.js';
+import { connectionQualityRow } from './rows/connection-quality.js';
 import { exporterRow } from './rows/exporter.js';
 import { keepaliveRow } from './rows/keepalive.js';
 import { overviewRow } from './rows/overview.js';
@@ -28,6 +29,7 @@ export const ROWS: readonly (() => DashboardRow)[] = [
   timeWaitRow,
   keepaliveRow,
   retransmitsRow,
+  connectionQualityRow,
   sysctlsRow,
   exporterRow,
 ];
@@ -43,6 +45,7 @@ const SCHEMA_VERSION = 39;
 const REQUIRES = [
   { type: 'grafana', id: 'grafana', name: 'Grafana', version: '10.0.0' },
   { type: 'datasource', id: 'prometheus', name: 'Prometheus', version: '1.0.0' },
+  { type: 'panel', id: 'heatmap', name: 'Heatmap', version: '' },
   { type: 'panel', id: 'stat', name: 'Stat', version: '' },
   { type: 'panel', id: 'table', name: 'Table', version: '' },
   { type: 'panel', id: 'timeseries', name: 'Time series', version: '' },
@@ -54,7 +57,7 @@ export function buildDashboard(): Dashboard {
   const builder = new dashboard.DashboardBuilder('TCP sockets (tcpstate-exporter)')
     .uid('tcpstate-exporter')
     .description(
-      'The Linux TCP socket table from tcpstate-exporter: states, SYN floods, accept queues, CLOSE_WAIT leaks, TIME_WAIT and ephemeral ports, keepalive, retransmissions and the kernel tunables.',
+      'The Linux TCP socket table from tcpstate-exporter: states, SYN floods, accept queues, CLOSE_WAIT leaks, TIME_WAIT and ephemeral ports, keepalive, retransmissions, connection quality per port (RTT, retransmits, loss recovery) and the kernel tunables.',
     )
     .tags(['tcp', 'linux', 'tcpstate-exporter'])
     .editable()

@@ -18,6 +18,7 @@ import { ROWS, buildDashboard, dashboardPath, renderDashboard } from '../../graf
 import { DATASOURCE } from '../../grafana/queries.js';
 import { THRESHOLDS } from '../../src/diagnose/thresholds.js';
 import { emittedMetricNames } from '../helpers/emitted-metrics.js';
+import { TCPINFO_SAMPLE_NAMES } from '../helpers/tcpinfo-metrics.js';
 import { allPanels, dataPanels, loadDashboard, metricNamesIn, panelQueries, variableQuery, variablesIn, type DashboardPanel } from './dashboard-queries.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -46,6 +47,12 @@ const NOT_ON_DASHBOARD: Record<string, string> = {
   tcpstate_netns_tables: 'the netns collector; the pod row is not built yet',
   tcpstate_netns_table_dump_seconds: 'the netns collector; the pod row is not built yet',
   tcpstate_netns_discovery_seconds: 'the netns collector; the pod row is not built yet',
+  // The tcpinfo histograms are shown by their buckets (heatmaps and medians); a mean RTT or idle
+  // time would hide the spread, and each _count is tcpstate_tcpinfo_sockets again.
+  tcpstate_tcpinfo_rtt_seconds_sum: 'shown by its buckets; a mean would hide the spread',
+  tcpstate_tcpinfo_rtt_seconds_count: 'the same number as tcpstate_tcpinfo_sockets',
+  tcpstate_tcpinfo_idle_seconds_sum: 'shown by its buckets; a mean would hide the spread',
+  tcpstate_tcpinfo_idle_seconds_count: 'the same number as tcpstate_tcpinfo_sockets',
 };
 
 describe('generated dashboard', () => {
@@ -119,6 +126,7 @@ describe('dashboard shape (Grafana 10/11 import)', () => {
       'TIME_WAIT and ephemeral ports',
       'Keepalive',
       'Retransmissions, resets and aborts',
+      'Connection quality',
       'Sysctl tunables',
       'Exporter',
     ]);
@@ -159,7 +167,8 @@ describe('dashboard shape (Grafana 10/11 import)', () => {
 
   it('puts the instance in every legend, so that several hosts can be told apart', () => {
     for (const { name, target } of queries) {
-      if (target.format === 'table') continue;
+      // A table has no legend; a heatmap has one series per bucket ({{le}}), summed over the hosts.
+      if (target.format === 'table' || target.format === 'heatmap') continue;
       expect(target.legendFormat, name).toContain('{{instance}}');
     }
   });
@@ -199,7 +208,8 @@ describe('datasource references', () => {
 });
 
 describe('queried metrics', () => {
-  const emitted = emittedMetricNames();
+  // The opt-in tcpinfo collector is in no golden scrape; its names are the collector's contract.
+  const emitted = new Set([...emittedMetricNames(), ...TCPINFO_SAMPLE_NAMES]);
   const known = new Set([...emitted, ...recordingRuleNames]);
   const queried = new Map<string, string[]>();
   for (const { name, target } of queries) {
@@ -216,7 +226,7 @@ describe('queried metrics', () => {
     expect([...metricNamesIn('instance:tcpstate_sockets:sum unless max_over_time(z[10m:1m])')].sort()).toEqual(['instance:tcpstate_sockets:sum', 'z']);
   });
 
-  it('queries only metrics the exporter emits (golden scrape + netlink-only) or the recording rules define', () => {
+  it('queries only metrics the exporter emits (golden scrape + netlink-only + tcpinfo) or the recording rules define', () => {
     expect(queried.size).toBeGreaterThan(30);
     const unknown = [...queried].filter(([metric]) => !known.has(metric)).map(([metric, where]) => `${metric} (in ${where.join(', ')})`);
     expect(unknown).toEqual([]);
