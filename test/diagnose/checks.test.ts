@@ -35,7 +35,7 @@ describe('the healthy host', () => {
   it('seen once: the rate-only checks are not checked (never reported as healthy)', () => {
     const findings = runChecks(oneLook());
     expect(findings.filter((f) => f.severity === 'critical' || f.severity === 'warning')).toEqual([]);
-    expect(findings.filter((f) => f.severity === 'skipped').map((f) => f.check)).toEqual(['syn_queue_drops', 'retransmissions', 'resets']);
+    expect(findings.filter((f) => f.severity === 'skipped').map((f) => f.check)).toEqual(['syn_queue_drops', 'retransmissions', 'upstream_quality', 'resets']);
     for (const finding of findings.filter((f) => f.severity === 'skipped')) expect(finding.headline).toContain('--diagnose.interval');
   });
 
@@ -72,7 +72,7 @@ describe('collectors (TCPStateCollectorFailing)', () => {
   it('all succeeded: ok, naming them and the socket source', () => {
     const finding = only(checkCollectors(twoLooks()));
     expect(finding.severity).toBe('ok');
-    expect(finding.headline).toContain('all 5 succeeded');
+    expect(finding.headline).toContain('all 6 succeeded');
     expect(finding.headline).toContain('netlink');
   });
 

@@ -74,7 +74,7 @@ describe('the text report', () => {
   it('with one snapshot, says there are no rates and lists what was not checked', () => {
     const once = renderText(report(oneLook()), { color: false, width: undefined });
     expect(once).toContain('1 snapshot (--diagnose.interval=0): no rates');
-    expect(once).toMatch(/NOT CHECKED \(3\)\n +\[SKIP\] SYN queue drops: not checked, needs two snapshots/);
+    expect(once).toMatch(/NOT CHECKED \(4\)\n +\[SKIP\] SYN queue drops: not checked, needs two snapshots/);
     expect(once.trimEnd().split('\n').at(-1)).toContain('RESULT: HEALTHY');
   });
 

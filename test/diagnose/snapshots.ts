@@ -73,6 +73,27 @@ export class SnapshotBuilder {
     return this;
   }
 
+  /**
+   * The tcpinfo collector's series of one port and direction. `rtt` maps bucket bounds to the
+   * cumulative count of sockets up to them (+Inf is `sockets`); the congestion states not given
+   * are 0, except open, which holds the rest.
+   */
+  tcpinfo(direction: 'local' | 'remote', port: string, spec: TcpinfoSpec): this {
+    const labels = { port, direction };
+    this.set('tcpstate_tcpinfo_sockets', labels, spec.sockets);
+    this.set('tcpstate_tcpinfo_sent_segments', labels, spec.sent);
+    this.set('tcpstate_tcpinfo_retransmitted_segments', labels, spec.retransmitted);
+    this.set('tcpstate_tcpinfo_min_rtt_seconds', labels, spec.minRtt);
+    this.without('tcpstate_tcpinfo_rtt_seconds_bucket', (l) => l.port === port && l.direction === direction);
+    for (const [le, sockets] of Object.entries(spec.rtt)) this.set('tcpstate_tcpinfo_rtt_seconds_bucket', { ...labels, le }, sockets);
+    this.set('tcpstate_tcpinfo_rtt_seconds_bucket', { ...labels, le: '+Inf' }, spec.sockets);
+    const recovery = spec.recovery ?? 0;
+    const loss = spec.loss ?? 0;
+    const states = { open: spec.sockets - recovery - loss, disorder: 0, cwr: 0, recovery, loss };
+    for (const [ca_state, sockets] of Object.entries(states)) this.set('tcpstate_tcpinfo_ca_state_sockets', { ...labels, ca_state }, sockets);
+    return this;
+  }
+
   collector(name: string, error?: string): this {
     this.outcomes.set(name, { name, ok: error === undefined, error, seconds: 0.01 });
     return this;
@@ -105,6 +126,16 @@ export class SnapshotBuilder {
 
 export type Configure = (builder: SnapshotBuilder) => SnapshotBuilder | void;
 
+export interface TcpinfoSpec {
+  sockets: number;
+  sent: number;
+  retransmitted: number;
+  rtt: Readonly<Record<number, number>>;
+  minRtt: number;
+  recovery?: number;
+  loss?: number;
+}
+
 /** Kernel counters of the healthy host (since boot). */
 export const BASE_COUNTERS: Readonly<Record<string, number>> = {
   tcpstate_active_opens_total: 50_000,
@@ -125,7 +156,7 @@ export const BASE_COUNTERS: Readonly<Record<string, number>> = {
 
 export function healthyHost(): SnapshotBuilder {
   const builder = new SnapshotBuilder();
-  for (const name of ['sockets', 'sockstat', 'netstat', 'sysctl', 'process']) builder.collector(name);
+  for (const name of ['sockets', 'sockstat', 'netstat', 'sysctl', 'process', 'tcpinfo']) builder.collector(name);
   builder
     .states({ established: 420, time_wait: 300, close_wait: 3, syn_recv: 2, listen: 3, fin_wait2: 4 })
     .states({ established: 10, listen: 1 }, 'ipv6')
@@ -164,6 +195,10 @@ export function healthyHost(): SnapshotBuilder {
   for (const [threshold, pages] of [['low', 188_000], ['pressure', 250_000], ['high', 376_000]] as const) builder.set('tcpstate_memory_limit_bytes', { threshold }, pages * PAGE);
   for (const [name, value] of Object.entries(BASE_COUNTERS)) builder.set(name, {}, value);
   for (const reason of ['data', 'close', 'memory', 'timeout', 'linger', 'failed']) builder.set('tcpstate_aborts_total', { reason }, 100);
+  // --collector.tcpinfo: a pool of 20 connections to a database on 5432 (about 2 ms), and the
+  // clients of 443, 6 of 400 recovering from a loss.
+  builder.tcpinfo('remote', '5432', { sockets: 20, sent: 4_000_000, retransmitted: 2_000, rtt: { 0.001: 2, 0.0025: 16, 0.005: 20 }, minRtt: 0.0008 });
+  builder.tcpinfo('local', '443', { sockets: 400, sent: 9_000_000, retransmitted: 30_000, rtt: { 0.025: 100, 0.05: 300, 0.1: 400 }, minRtt: 0.004, recovery: 4, loss: 2 });
   return builder;
 }
 

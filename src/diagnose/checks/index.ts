@@ -2,6 +2,7 @@ import type { Finding } from '../finding.js';
 import type { Observation } from '../observation.js';
 import { checkCloseWait } from './close-wait.js';
 import { checkCollectors } from './collectors.js';
+import { checkListenerLossRecovery, checkUpstreamQuality } from './connection-quality.js';
 import { checkHalfOpen, checkKeepalive } from './keepalive.js';
 import { checkOrphans, checkTcpMemory } from './kernel-limits.js';
 import { checkListenQueue } from './listen-queue.js';
@@ -29,6 +30,8 @@ export const CHECKS: readonly Check[] = [
   checkOrphans,
   checkTcpMemory,
   checkRetransmissions,
+  checkUpstreamQuality,
+  checkListenerLossRecovery,
   checkResets,
   checkHalfOpen,
   checkKeepalive,
