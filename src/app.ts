@@ -39,8 +39,12 @@ function buildScrape(config: Config, logger: Logger): { plan: ScrapePlan; contex
   return { plan, context: { proc, logger, ownerPaths: resolveOwnerPaths(config.owners) } };
 }
 
-/** Collectors that read other users' processes, and so may need root (with the right capabilities). */
-const NEEDS_PRIVILEGE = new Set(['process']);
+/**
+ * Collectors that read other users' processes or root-only files, and so may need root (with the
+ * right capabilities): process (/proc/<pid>/fd), netns (/proc/<pid>/ns/net), cgroup (the runtimes'
+ * state directories, mode 0700).
+ */
+const NEEDS_PRIVILEGE = new Set(['process', 'netns', 'cgroup']);
 
 /** Least privilege: root is worth a warning unless an enabled collector needs it. */
 function warnIfNeedlesslyRoot(config: Config, logger: Logger): void {
