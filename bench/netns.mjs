@@ -16,6 +16,7 @@ import { Registry } from 'prom-client';
 
 const { netnsCollector } = await import('../dist/collectors/netns.js');
 const { ProcRoot } = await import('../dist/procfs/proc-root.js');
+const { DEFAULT_OWNER_PATHS } = await import('../dist/owners/flags.js');
 
 const namespaces = Number(process.argv[2] ?? 110);
 const rounds = Number(process.argv[3] ?? 20);
@@ -43,8 +44,8 @@ function floor(files) {
   return performance.now() - started;
 }
 
-const context = { proc: new ProcRoot('/proc'), logger: pino({ level: 'silent' }) };
-const options = (tables) => ({ maxNamespaces: 100_000, tables, tableBudget: 60, maxPorts: 8, containerdState: [], crioState: [], dockerState: [] });
+const context = { proc: new ProcRoot('/proc'), logger: pino({ level: 'silent' }), ownerPaths: DEFAULT_OWNER_PATHS };
+const options = (tables) => ({ maxNamespaces: 100_000, tables, tableBudget: 60, maxPorts: 8 });
 
 async function once(tables) {
   const started = performance.now();

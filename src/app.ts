@@ -11,6 +11,7 @@ import { oneLine, UserFacingError } from './errors.js';
 import { Exporter } from './exporter.js';
 import { createLogger } from './logger.js';
 import { createNetlinkSource } from './netlink/probe.js';
+import { resolveOwnerPaths } from './owners/flags.js';
 import { ProcRoot } from './procfs/proc-root.js';
 import { BcryptWorker } from './web/bcrypt-worker.js';
 import { listen } from './web/listen.js';
@@ -35,11 +36,15 @@ function buildScrape(config: Config, logger: Logger): { plan: ScrapePlan; contex
     options: config.collectors,
     tables: [{ id: HOST_TABLE, source: sockets }],
   };
-  return { plan, context: { proc, logger } };
+  return { plan, context: { proc, logger, ownerPaths: resolveOwnerPaths(config.owners) } };
 }
 
-/** Collectors that read other users' processes, and so may need root (with the right capabilities). */
-const NEEDS_PRIVILEGE = new Set(['process']);
+/**
+ * Collectors that read other users' processes or root-only files, and so may need root (with the
+ * right capabilities): process (/proc/<pid>/fd), netns (/proc/<pid>/ns/net), cgroup (the runtimes'
+ * state directories, mode 0700).
+ */
+const NEEDS_PRIVILEGE = new Set(['process', 'netns', 'cgroup']);
 
 /** Least privilege: root is worth a warning unless an enabled collector needs it. */
 function warnIfNeedlesslyRoot(config: Config, logger: Logger): void {

@@ -1,13 +1,12 @@
-import { isAbsolute, join } from 'node:path';
 import type { Logger } from 'pino';
 import { CgroupTally } from '../aggregate/cgroup-tally.js';
-import { integerFlag, stringFlag } from '../config/flag.js';
+import { integerFlag } from '../config/flag.js';
 import type { ScanResult } from '../kernel/socket-record.js';
 import { CgroupOwners } from '../owners/cgroup-owners.js';
 import { CgroupTree } from '../owners/cgroup-tree.js';
 import { readCgroup2Mount } from '../owners/mountinfo.js';
 import { OwnerNamer } from '../owners/owner-labels.js';
-import { DEFAULT_RUNTIME_ROOTS, RuntimeState, type RuntimeStateRoots } from '../owners/runtime-state.js';
+import { RuntimeState, type RuntimeStateRoots } from '../owners/runtime-state.js';
 import type { ProcRoot } from '../procfs/proc-root.js';
 import type { SocketTable, TableCollector } from './collector.js';
 import { reportOwners } from './cgroup-report.js';
@@ -15,20 +14,14 @@ import { reportOwners } from './cgroup-report.js';
 export const CGROUP_FLAGS = {
   top: integerFlag('collector.cgroup.top', { help: 'owners (units, containers, pods) given their own labels; the rest are summed into unit="other"', default: 64, min: 1, example: '10' }),
   maxPorts: integerFlag('collector.cgroup.max-ports', { help: '(owner, listening port) pairs given their own port label; the rest are summed into port="other"', default: 64, min: 1, example: '16' }),
-  runtimeRoot: stringFlag('collector.cgroup.runtime-root', {
-    help: "directory under which the container runtimes' state is read (/run/containerd, /run/containers/storage, /var/lib/docker/containers), e.g. the host's / mounted into a container",
-    default: '/',
-    defaultText: '/',
-    valueName: '<dir>',
-    example: '/host',
-    check: (value) => (isAbsolute(value) ? undefined : `expected an absolute directory, got ${JSON.stringify(value)}`),
-  }),
+  // Where the runtimes' state is read: --path.rootfs and --path.<runtime>.* (src/owners/flags.ts),
+  // shared with the netns collector.
 };
 
 /**
  * What outlives a scrape: the cgroup tree's id -> path map and the names read from the runtimes'
  * state, so that a steady-state scrape costs a Map lookup per distinct cgroup id. One per
- * (procfs, runtime root), made on first use; `owners` undefined on a host without cgroup v2.
+ * (procfs, runtime-state directories), made on first use; `owners` undefined on a host without cgroup v2.
  */
 interface OwnerState {
   readonly owners: Promise<CgroupOwners | undefined>;
@@ -47,17 +40,8 @@ function tellOnce(logger: Logger, message: string): void {
   logger.info({ collector: 'cgroup' }, message);
 }
 
-function runtimeRoots(root: string): RuntimeStateRoots {
-  const under = (paths: readonly string[]): string[] => paths.map((path) => join(root, path));
-  return {
-    containerdTasks: under(DEFAULT_RUNTIME_ROOTS.containerdTasks),
-    crioContainers: under(DEFAULT_RUNTIME_ROOTS.crioContainers),
-    dockerContainers: under(DEFAULT_RUNTIME_ROOTS.dockerContainers),
-  };
-}
-
-function ownerState(proc: ProcRoot, runtimeRoot: string, logger: Logger): OwnerState {
-  const key = `${proc.root}\0${runtimeRoot}`;
+function ownerState(proc: ProcRoot, roots: RuntimeStateRoots, logger: Logger): OwnerState {
+  const key = `${proc.root}\0${JSON.stringify(roots)}`;
   let state = states.get(key);
   if (state === undefined) {
     // A procfs without self/mountinfo (a fixture, a stripped bind mount) cannot say where cgroup v2
@@ -66,7 +50,7 @@ function ownerState(proc: ProcRoot, runtimeRoot: string, logger: Logger): OwnerS
     const owners = mountinfo.then((text) => (text === undefined ? undefined : readCgroup2Mount(proc))).then((mount) => {
       if (mount === undefined) return undefined;
       const tree = new CgroupTree({ mountPoint: mount.mountPoint, pathPrefix: mount.root === '/' ? '' : mount.root });
-      const runtime = new RuntimeState({ roots: runtimeRoots(runtimeRoot), onProblem: (message) => logger.warn({ collector: 'cgroup' }, message) });
+      const runtime = new RuntimeState({ roots, onProblem: (message) => logger.warn({ collector: 'cgroup' }, message) });
       return new CgroupOwners(tree, new OwnerNamer(runtime));
     });
     // A failed read of mountinfo is retried by the next scrape rather than remembered.
@@ -88,8 +72,8 @@ export const cgroupCollector: TableCollector<typeof CGROUP_FLAGS> = {
   description: 'sockets per owning cgroup (systemd unit, container, pod), from the cgroup id of each socket in the netlink dump',
   flags: CGROUP_FLAGS,
   reads: 'socket-tables',
-  async prepareTally({ proc, logger }, options) {
-    const state = ownerState(proc, options.runtimeRoot, logger);
+  async prepareTally({ proc, logger, ownerPaths }, options) {
+    const state = ownerState(proc, ownerPaths.runtimeState, logger);
     const tally = new CgroupTally();
     const dumped: SocketTable[] = [];
     let procfsOnly = false;

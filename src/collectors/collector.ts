@@ -2,12 +2,15 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { FlagTable, FlagValues } from '../config/flag.js';
 import type { ScanResult, SocketSink, SocketSource } from '../kernel/socket-record.js';
+import type { OwnerPaths } from '../owners/flags.js';
 import type { ProcRoot } from '../procfs/proc-root.js';
 
 /** What every collector may use during one scrape. */
 export interface ScrapeContext {
   readonly proc: ProcRoot;
   readonly logger: Logger;
+  /** Where the host's runtime state and namespace bind mounts are read (--path.rootfs and friends). */
+  readonly ownerPaths: OwnerPaths;
 }
 
 /**

@@ -1,18 +1,16 @@
-import { isAbsolute } from 'node:path';
 import { topN } from '../aggregate/top-n.js';
-import { choiceFlag, integerFlag, numberFlag, stringListFlag, type FlagValues } from '../config/flag.js';
+import { choiceFlag, integerFlag, numberFlag } from '../config/flag.js';
 import type { ScanResult } from '../kernel/socket-record.js';
 import { NetnsDiscovery, parseNetnsLink, type DiscoveredNetns } from '../owners/netns-discovery.js';
 import { OWNER_LABEL_NAMES, OwnerNamer, ownerLabelValues, type OwnerLabels } from '../owners/owner-labels.js';
-import { DEFAULT_RUNTIME_ROOTS, RuntimeState, type RuntimeStateRoots } from '../owners/runtime-state.js';
+import type { OwnerPaths } from '../owners/flags.js';
+import { RuntimeState } from '../owners/runtime-state.js';
 import type { ProcRoot } from '../procfs/proc-root.js';
 import type { ScrapeContext, SocketTable, TableCollector } from './collector.js';
 import { scrapeGauge } from './metric-helpers.js';
 import { addCounters, namespaceWeight, readNamespaceCounters, reportCounters, type NamespaceCounters } from './netns-counters.js';
 import { NamespaceTableSources, type NamespaceTableSource } from './netns-sources.js';
 import { NamespaceTable, reportTables, TableBudget, TableSnapshots, type TableRow } from './netns-tables.js';
-
-const absoluteDir = (value: string): string | undefined => (isAbsolute(value) ? undefined : `expected an absolute directory, got ${JSON.stringify(value)}`);
 
 export const NETNS_FLAGS = {
   maxNamespaces: integerFlag('collector.netns.max-namespaces', {
@@ -36,11 +34,9 @@ export const NETNS_FLAGS = {
     example: '0.2',
   }),
   maxPorts: integerFlag('collector.netns.max-ports', { help: 'listening ports per namespace given their own CLOSE_WAIT and accept-queue series; the rest in port="other"', default: 8, min: 1, example: '4' }),
-  containerdState: stringListFlag('collector.netns.containerd-state', { help: `containerd task state directories holding <namespace>/<id>/config.json (default ${DEFAULT_RUNTIME_ROOTS.containerdTasks.join(', ')})`, valueName: '<dir>', example: '/run/containerd/io.containerd.runtime.v2.task', check: absoluteDir }),
-  crioState: stringListFlag('collector.netns.crio-state', { help: `CRI-O/podman container directories holding <id>/userdata/config.json (default ${DEFAULT_RUNTIME_ROOTS.crioContainers.join(', ')})`, valueName: '<dir>', example: '/run/containers/storage/overlay-containers', check: absoluteDir }),
-  dockerState: stringListFlag('collector.netns.docker-state', { help: `Docker container directories holding <id>/config.v2.json (default ${DEFAULT_RUNTIME_ROOTS.dockerContainers.join(', ')})`, valueName: '<dir>', example: '/var/lib/docker/containers', check: absoluteDir }),
+  // Where runtime state and namespace bind mounts are read: --path.rootfs and --path.<runtime>.*
+  // (src/owners/flags.ts), shared with the cgroup collector.
 };
-type Options = FlagValues<typeof NETNS_FLAGS>;
 
 /** Every per-namespace series carries all of these, '' where the owner has none (see completeOwnerLabels). */
 const LABEL_NAMES = OWNER_LABEL_NAMES.filter((name) => name !== 'unit');
@@ -52,12 +48,7 @@ const labelRecord = (labels: OwnerLabels): Record<string, string> => {
 
 /** One namer (and so one runtime-state cache) per set of state directories, kept across scrapes. */
 const namers = new Map<string, OwnerNamer>();
-function namerFor(options: Options): OwnerNamer {
-  const roots: RuntimeStateRoots = {
-    containerdTasks: options.containerdState.length > 0 ? options.containerdState : DEFAULT_RUNTIME_ROOTS.containerdTasks,
-    crioContainers: options.crioState.length > 0 ? options.crioState : DEFAULT_RUNTIME_ROOTS.crioContainers,
-    dockerContainers: options.dockerState.length > 0 ? options.dockerState : DEFAULT_RUNTIME_ROOTS.dockerContainers,
-  };
+function namerFor({ runtimeState: roots }: OwnerPaths): OwnerNamer {
   const key = JSON.stringify(roots);
   let namer = namers.get(key);
   if (namer === undefined) namers.set(key, (namer = new OwnerNamer(new RuntimeState({ roots }))));
@@ -99,15 +90,15 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
   flags: NETNS_FLAGS,
   reads: 'socket-tables',
   async prepareTally(context: ScrapeContext, options) {
-    const { proc, logger } = context;
+    const { proc, logger, ownerPaths } = context;
     // Without a listable procfs no namespace can be found: that is a failure, not "none".
     if (proc.listDirSyncIfPresent() === undefined) throw new Error(`cannot list ${proc.root}: is --path.procfs the host's /proc?`);
-    const discovery = new NetnsDiscovery({ proc });
+    const discovery = new NetnsDiscovery({ proc, ipNetnsDirs: ownerPaths.ipNetnsDirs, otherBindMountDirs: ownerPaths.otherNetnsDirs });
     const found = await discovery.discover();
     const others = found.namespaces.filter((ns) => !ns.own);
     const { counted, unreadable } = await readAllCounters(proc, others);
     const cap = topN(counted, (entry) => namespaceWeight(entry.counters), options.maxNamespaces, (a, b) => a.ns.inode - b.ns.inode);
-    const namer = namerFor(options);
+    const namer = namerFor(ownerPaths);
     const kept = await Promise.all(cap.kept.map(async (entry) => ({ ...entry, labels: labelRecord(await discovery.ownerLabels(entry.ns, namer)) })));
     let other: NamespaceCounters | undefined;
     for (const entry of cap.folded) other = addCounters(other, entry.counters);

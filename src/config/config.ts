@@ -1,6 +1,7 @@
 import type { Collector } from '../collectors/collector.js';
 import { DIAGNOSE_FLAGS } from '../diagnose/flags.js';
 import { LOG_FLAGS } from '../logger.js';
+import { OWNER_FLAGS } from '../owners/flags.js';
 import { PROCFS_FLAGS } from '../procfs/flags.js';
 import { SOURCE_FLAGS } from '../sources/flags.js';
 import { WEB_FLAGS } from '../web/flags.js';
@@ -17,6 +18,7 @@ export const COLLECTION_FLAGS = {
 export const GLOBAL_FLAG_TABLES = {
   web: WEB_FLAGS,
   procfs: PROCFS_FLAGS,
+  owners: OWNER_FLAGS,
   source: SOURCE_FLAGS,
   collection: COLLECTION_FLAGS,
   log: LOG_FLAGS,
@@ -67,6 +69,7 @@ export function parseConfig(flags: CommandLineFlags, collectors: readonly Collec
   const global = {
     web: parseFlagTable(WEB_FLAGS, raw),
     procfs: parseFlagTable(PROCFS_FLAGS, raw),
+    owners: parseFlagTable(OWNER_FLAGS, raw),
     source: parseFlagTable(SOURCE_FLAGS, raw),
     collection: parseFlagTable(COLLECTION_FLAGS, raw),
     log: parseFlagTable(LOG_FLAGS, raw),

@@ -36,7 +36,7 @@ describe('the cgroup collector on the replayed capture', () => {
   async function scrape(source: (replay: ReplayedCgroups) => SocketSource, extra: Record<string, string> = {}) {
     const replay = new ReplayedCgroups();
     replays.push(replay);
-    const { plan, context } = scrapeSetup({ 'path.procfs': replay.procfs, 'collector.cgroup.runtime-root': replay.runtimeRoot, ...extra }, { collectors: [cgroupCollector], source: () => source(replay) });
+    const { plan, context } = scrapeSetup({ 'path.procfs': replay.procfs, 'path.rootfs': replay.runtimeRoot, ...extra }, { collectors: [cgroupCollector], source: () => source(replay) });
     const { logger, lines } = recordingLogger();
     const exporter = new Exporter(plan, { ...context, logger }, { processMetrics: false });
     const first = parseExposition((await exporter.scrape()).body);

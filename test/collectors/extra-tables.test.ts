@@ -9,6 +9,7 @@ import { HOST_TABLE, type SocketTable, type TableCollector } from '../../src/col
 import { scrapeGauge } from '../../src/collectors/metric-helpers.js';
 import { runCollectors } from '../../src/collectors/run-collectors.js';
 import type { ScanResult, SocketSink, SocketSource } from '../../src/kernel/socket-record.js';
+import { DEFAULT_OWNER_PATHS } from '../../src/owners/flags.js';
 import { ProcRoot } from '../../src/procfs/proc-root.js';
 import { ProcfsSource } from '../../src/sources/procfs.js';
 import { fixtureProcfs } from '../helpers/exporter-process.js';
@@ -56,7 +57,7 @@ describe('tables a tally brings', () => {
     const extra = [{ id: 'netns:1', source: real() }, { id: 'netns:2', source: failing }];
     const collector = collectorWith(extra, seen, failures);
     const plan = { collectors: [collector], options: new Map([['extra', {}]]), tables: [{ id: HOST_TABLE, source: real() }] };
-    const [runResult] = await runCollectors(plan, { proc: new ProcRoot(fixtureProcfs), logger: pino({ level: 'silent' }) });
+    const [runResult] = await runCollectors(plan, { proc: new ProcRoot(fixtureProcfs), logger: pino({ level: 'silent' }), ownerPaths: DEFAULT_OWNER_PATHS });
     expect(runResult!.error).toBeUndefined();
     expect(seen.get(HOST_TABLE)).toBeGreaterThan(0);
     expect(seen.get('netns:1')).toBe(seen.get(HOST_TABLE));
@@ -66,7 +67,7 @@ describe('tables a tally brings', () => {
   it("a plan table's failure still fails the collector", async () => {
     const collector = collectorWith([], new Map(), new Map());
     const plan = { collectors: [collector], options: new Map([['extra', {}]]), tables: [{ id: HOST_TABLE, source: failing }] };
-    const [runResult] = await runCollectors(plan, { proc: new ProcRoot(fixtureProcfs), logger: pino({ level: 'silent' }) });
+    const [runResult] = await runCollectors(plan, { proc: new ProcRoot(fixtureProcfs), logger: pino({ level: 'silent' }), ownerPaths: DEFAULT_OWNER_PATHS });
     expect(runResult!.error).toBe('the namespace went away');
   });
 });

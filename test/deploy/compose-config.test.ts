@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { parseCommandLine } from '../../src/cli.js';
 import { COLLECTORS } from '../../src/collectors/index.js';
 import { parseConfig } from '../../src/config/config.js';
+import { resolveOwnerPaths } from '../../src/owners/flags.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { toolOrSkip } from '../helpers/require-tool.js';
@@ -33,6 +34,8 @@ interface Service {
   environment?: Record<string, string>;
   depends_on?: string[];
 }
+/** The host directories the exporter may mount (under /host): docs/kubernetes.md says why each. */
+const HOST_MOUNTS = ['/proc', '/sys/fs/cgroup', '/var/lib/docker/containers', '/run/docker/netns', '/run/netns'];
 const compose = parse(readFileSync(composeFile, 'utf8')) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
 const services = compose.services;
 
@@ -81,11 +84,14 @@ describe('deploy/compose/docker-compose.yml', () => {
           continue;
         }
         if (mount.source.startsWith('/')) {
-          expect(mount.source, `${name}: absolute host path`).toBe('/proc');
+          // The host's own directories, only for the exporter and only under /host (--path.rootfs).
+          expect(name, `${name}: absolute host path ${mount.source}`).toBe('tcpstate-exporter');
+          expect(HOST_MOUNTS, `${name}: absolute host path`).toContain(mount.source);
+          expect(mount.container).toBe(`/host${mount.source}`);
         } else {
           expect(existsSync(mount.host), `${name}: ${mount.source} (${mount.host}) does not exist`).toBe(true);
         }
-        expect(mount.mode, `${name}: ${mount.source} should be mounted :ro`).toBe('ro');
+        expect(mount.mode?.split(',')[0], `${name}: ${mount.source} should be mounted :ro`).toBe('ro');
       }
     }
   });
@@ -108,11 +114,27 @@ describe('deploy/compose/docker-compose.yml', () => {
     expect(mounts(exporter)).toContainEqual({ source: '/proc', host: '/proc', container: procfs, mode: 'ro' });
   });
 
-  it('gives the exporter only the capabilities the process collector needs', () => {
-    const exporter = services['tcpstate-exporter']! as Service & { cap_drop?: string[]; cap_add?: string[]; privileged?: boolean };
+  it('gives the exporter only the capabilities the process and netns collectors need, each named in a comment', () => {
+    const exporter = services['tcpstate-exporter']! as Service & { cap_drop?: string[]; cap_add?: string[]; privileged?: boolean; security_opt?: string[] };
     expect(exporter.privileged).toBeUndefined();
     expect(exporter.cap_drop).toEqual(['ALL']);
-    expect(exporter.cap_add?.sort()).toEqual(['DAC_READ_SEARCH', 'SYS_PTRACE']);
+    expect([...(exporter.cap_add ?? [])].sort()).toEqual(['DAC_READ_SEARCH', 'SYS_ADMIN', 'SYS_PTRACE']);
+    const text = readFileSync(composeFile, 'utf8');
+    for (const capability of exporter.cap_add ?? []) expect(text, `a comment says why ${capability}`).toMatch(new RegExp(`#.*\\b${capability}\\b`));
+    // docker-default AppArmor confines ptrace read to its own peers: the host's /proc/<pid>/ns/net.
+    expect(exporter.security_opt).toEqual(expect.arrayContaining(['no-new-privileges:true', 'apparmor=unconfined']));
+  });
+
+  it('mounts what the netns collector reads with the flags it passes: the runtime state and the namespace bind mounts, read-only, new ones propagated', () => {
+    const exporter = services['tcpstate-exporter']!;
+    const args = exporter.command ?? [];
+    const paths = resolveOwnerPaths(parseConfig(parseCommandLine(args, COLLECTORS, () => undefined).flags, COLLECTORS).owners);
+    const byContainer = new Map(mounts(exporter).map((mount) => [mount.container, mount]));
+    for (const dir of [...paths.runtimeState.dockerContainers, ...paths.ipNetnsDirs, ...paths.otherNetnsDirs]) expect(byContainer.has(dir), `${dir} is read but not mounted`).toBe(true);
+    for (const dir of [...paths.ipNetnsDirs, ...paths.otherNetnsDirs]) expect(byContainer.get(dir)!.mode).toBe('ro,rslave');
+    // The host's cgroup tree (found through mountinfo), for the cgroup collector, over netlink.
+    expect(byContainer.get('/host/sys/fs/cgroup')?.source).toBe('/sys/fs/cgroup');
+    expect(flagValue(exporter, '--collector.sockets.source')).toBe('netlink');
   });
 
   it('passes the exporter only flags it accepts (the real command-line parser and config)', () => {

@@ -1,5 +1,6 @@
 /**
- * Least privilege, as the exporter itself sees it: it says when it runs as root for nothing, and
+ * Least privilege, as the exporter itself sees it: it says when it runs as root for nothing (no
+ * process, netns or cgroup collector), and
  * when it lacks what the process collector needs, instead of quietly reporting process="unknown".
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -32,9 +33,16 @@ describe.skipIf(!setpriv.available || !isRoot)('privilege', () => {
   });
 
   it('root with no collector that needs it: one warning at start', async () => {
-    const exporter = await startExporter([]);
+    // netns (other processes' /proc/<pid>/ns/net) and cgroup (root-only runtime state) may use root.
+    const exporter = await startExporter(['--no-collector.netns', '--no-collector.cgroup']);
     await exporter.stop();
     expect(exporter.logs()).toMatch(/level=warn msg="running as root, which no enabled collector needs/);
+  });
+
+  it.each([[['--no-collector.cgroup']], [['--no-collector.netns']]])('root for the default netns or cgroup collector (%j): no such warning', async (flags) => {
+    const exporter = await startExporter(flags);
+    await exporter.stop();
+    expect(exporter.logs()).not.toMatch(/running as root/);
   });
 
   it('root for the process collector: no such warning', async () => {

@@ -5,6 +5,7 @@ import type { ScrapePlan } from '../../src/collectors/run-collectors.js';
 import { commandLineFlags, parseConfig, type Config } from '../../src/config/config.js';
 import type { RawFlagValue } from '../../src/config/flag.js';
 import type { SocketSource } from '../../src/kernel/socket-record.js';
+import { resolveOwnerPaths } from '../../src/owners/flags.js';
 import { ProcRoot } from '../../src/procfs/proc-root.js';
 import { ProcfsSource } from '../../src/sources/procfs.js';
 import { fixtureProcfs } from './exporter-process.js';
@@ -33,6 +34,6 @@ export function scrapeSetup(
   return {
     config,
     plan: { collectors: enabled, options: config.collectors, tables: [{ id: HOST_TABLE, source }] },
-    context: { proc, logger: pino({ level: 'silent' }) },
+    context: { proc, logger: pino({ level: 'silent' }), ownerPaths: resolveOwnerPaths(config.owners) },
   };
 }

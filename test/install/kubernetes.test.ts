@@ -21,12 +21,15 @@ const kubectl = toolOrSkip('kubectl', 'kubectl');
 const tool = kubectl.path ?? 'kubectl';
 
 /** The kustomizations a user applies, by directory. */
-const KUSTOMIZATIONS = ['deploy/kubernetes/base', 'deploy/kubernetes', 'deploy/kubernetes-overlays/process-collector', 'deploy/kubernetes-overlays/kube-rbac-proxy'];
+const KUSTOMIZATIONS = ['deploy/kubernetes/base', 'deploy/kubernetes', 'deploy/kubernetes-overlays/process-collector', 'deploy/kubernetes-overlays/kube-rbac-proxy', 'deploy/kubernetes-overlays/pod-network-namespaces'];
 /** Components on the Operator-free base, and both components together. */
 const COMPOSITIONS: { resources: string[]; components: string[] }[] = [
   { resources: ['deploy/kubernetes/base'], components: ['deploy/kubernetes/components/process-collector'] },
   { resources: ['deploy/kubernetes/base'], components: ['deploy/kubernetes/components/kube-rbac-proxy'] },
   { resources: ['deploy/kubernetes'], components: ['deploy/kubernetes/components/process-collector', 'deploy/kubernetes/components/kube-rbac-proxy'] },
+  { resources: ['deploy/kubernetes/base'], components: ['deploy/kubernetes/components/node-cgroups'] },
+  { resources: ['deploy/kubernetes/base'], components: ['deploy/kubernetes/components/pod-network-namespaces'] },
+  { resources: ['deploy/kubernetes'], components: ['deploy/kubernetes/components/pod-network-namespaces', 'deploy/kubernetes/components/process-collector', 'deploy/kubernetes/components/kube-rbac-proxy'] },
 ];
 
 /** Args as the kubelet passes them ($(HOST_IP) expanded), accepted by the exporter's own parser. */
@@ -96,7 +99,7 @@ describe.skipIf(!kubectl.available)('Kubernetes manifests, rendered by kubectl k
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: 'RuntimeDefault' } });
     for (const container of pod.containers) {
-      expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: [] } });
     }
     const args = exporterOf(await renderOnce('deploy/kubernetes/base')).args!;
     expect(args).toContain('--web.listen-address=[$(HOST_IP)]:9977');
@@ -128,7 +131,7 @@ describe.skipIf(!kubectl.available)('Kubernetes manifests, rendered by kubectl k
     expect(monitor.spec.endpoints[0]!.scheme).toBe('https');
   });
 
-  it.each(['deploy/kubernetes', 'deploy/kubernetes-overlays/process-collector', 'deploy/kubernetes-overlays/kube-rbac-proxy'])('%s: the ServiceMonitor honours the exporter’s labels', async (dir) => {
+  it.each(['deploy/kubernetes', 'deploy/kubernetes-overlays/process-collector', 'deploy/kubernetes-overlays/kube-rbac-proxy', 'deploy/kubernetes-overlays/pod-network-namespaces'])('%s: the ServiceMonitor honours the exporter’s labels', async (dir) => {
     const monitor = find(await renderOnce(dir), 'ServiceMonitor') as unknown as { spec: { endpoints: { honorLabels?: boolean }[] } };
     expect(monitor.spec.endpoints.map((endpoint) => endpoint.honorLabels)).toEqual([true]);
   });

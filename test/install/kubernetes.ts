@@ -77,8 +77,16 @@ export interface Container {
   name: string;
   image?: string;
   args?: string[];
-  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; privileged?: boolean; capabilities?: { drop?: string[]; add?: string[] } };
-  volumeMounts?: { name: string; mountPath: string }[];
+  securityContext?: {
+    runAsNonRoot?: boolean;
+    runAsUser?: number;
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    privileged?: boolean;
+    capabilities?: { drop?: string[]; add?: string[] };
+    appArmorProfile?: { type: string };
+  };
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; mountPropagation?: string }[];
 }
 export interface PodSpec {
   hostNetwork?: boolean;
@@ -87,7 +95,7 @@ export interface PodSpec {
   serviceAccountName?: string;
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; runAsGroup?: number; seccompProfile?: { type: string } };
   containers: Container[];
-  volumes?: { name: string; hostPath?: { path: string } }[];
+  volumes?: { name: string; hostPath?: { path: string; type?: string } }[];
 }
 
 export function podSpec(objects: readonly K8sObject[]): PodSpec {

@@ -93,7 +93,7 @@ describe('the owner series for the captured dump of sockets in made cgroups', ()
 
   it('matches test/e2e/golden/metrics-owners.prom, and passes promtool check metrics', async () => {
     const { plan, context } = scrapeSetup(
-      { 'path.procfs': replay.procfs, 'collector.cgroup.runtime-root': replay.runtimeRoot },
+      { 'path.procfs': replay.procfs, 'path.rootfs': replay.runtimeRoot },
       { collectors: [cgroupCollector], source: () => replay.source() },
     );
     const actual = normalize((await new Exporter(plan, context, { processMetrics: false }).scrape()).body);

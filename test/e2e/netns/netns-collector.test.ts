@@ -123,7 +123,7 @@ describeWithNetns('the netns collector on real namespaces, sockets and cgroups',
     write(join(state, 'tasks/k8s.io', API, 'config.json'), { ociVersion: '1.1.0', annotations: cri('api-1', 'billing', POD2_UID, 'api') });
     write(join(state, 'docker', DOCKER, 'config.v2.json'), { ID: DOCKER, Name: '/redis-cache', Config: { Labels: {} } });
     write(join(state, 'docker', CTR, 'config.v2.json'), { ID: CTR, Name: '/batch-runner', Config: { Labels: {} } });
-    flags = [`--collector.netns.containerd-state=${join(state, 'tasks')}`, `--collector.netns.docker-state=${join(state, 'docker')}`, '--collector.netns.table-budget=30', '--collector.netns.max-namespaces=100000'];
+    flags = [`--path.containerd.tasks=${join(state, 'tasks')}`, `--path.docker.containers=${join(state, 'docker')}`, '--collector.netns.table-budget=30', '--collector.netns.max-namespaces=100000'];
 
     // kubelet (systemd driver) + containerd; Docker; kubelet (cgroupfs driver) + containerd; no owner.
     const cgroupOf = [

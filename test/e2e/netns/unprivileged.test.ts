@@ -59,7 +59,7 @@ describeWithNetns('the netns collector unprivileged, through /proc/<pid>/net', (
     const inode = /\d+/.exec(readlinkSync(`/proc/${pid}/ns/net`))![0];
     const ss = async () => Object.fromEntries(await Promise.all(['-4', '-6'].map(async (flag, i) => [i === 0 ? 'ipv4' : 'ipv6', countSsStates((await run('nsenter', ['-n', '-t', String(pid), 'ss', '-tanH', flag])).stdout)] as const)));
     const before = await ss();
-    const { stdout, stderr } = await run('setpriv', [...NOBODY, process.execPath, exporterBin, 'collect', `--collector.netns.docker-state=${state}`, '--collector.netns.table-budget=30', '--collector.netns.max-namespaces=100000'], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }).catch((error: { stdout: string; stderr: string }) => error);
+    const { stdout, stderr } = await run('setpriv', [...NOBODY, process.execPath, exporterBin, 'collect', `--path.docker.containers=${state}`, '--collector.netns.table-budget=30', '--collector.netns.max-namespaces=100000'], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }).catch((error: { stdout: string; stderr: string }) => error);
     const after = await ss();
     expect(after).toEqual(before);
     const samples = parseExposition(stdout);

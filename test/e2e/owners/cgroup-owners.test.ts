@@ -57,7 +57,7 @@ describeWithNetns('tcpstate_owner_sockets names the unit, container and pod of r
     runtime.criContainer(APP_ID, POD, 'app');
     runtime.criContainer(SIDECAR_ID, POD, 'envoy');
     runtime.dockerContainer(DOCKER_ID, 'redis-cache');
-    flags = [`--collector.cgroup.runtime-root=${runtime.root}`];
+    flags = [`--path.rootfs=${runtime.root}`];
     for (const owner of OWNERS) held.push(await holdSockets(cgroups, ns, owner.cgroup, owner.spec));
     // Bounded wait until the half-closes have landed: the app's CLOSE_WAIT sockets.
     let seen = '';

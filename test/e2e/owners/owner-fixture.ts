@@ -43,7 +43,7 @@ export async function release(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** A temporary runtime-state root with containerd CRI bundles and Docker configs, for --collector.cgroup.runtime-root. */
+/** A temporary runtime-state root with containerd CRI bundles and Docker configs, for --path.rootfs. */
 export class RuntimeStateDir {
   readonly root = mkdtempSync(join(tmpdir(), 'tcpstate-runtime-'));
 
