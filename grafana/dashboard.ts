@@ -11,6 +11,7 @@ import { closeWaitRow } from './rows/close-wait.js';
 import { exporterRow } from './rows/exporter.js';
 import { keepaliveRow } from './rows/keepalive.js';
 import { overviewRow } from './rows/overview.js';
+import { podsRow } from './rows/pods.js';
 import { retransmitsRow } from './rows/retransmits.js';
 import { synFloodRow } from './rows/syn-flood.js';
 import { sysctlsRow } from './rows/sysctls.js';
@@ -28,6 +29,7 @@ export const ROWS: readonly (() => DashboardRow)[] = [
   timeWaitRow,
   keepaliveRow,
   retransmitsRow,
+  podsRow,
   sysctlsRow,
   exporterRow,
 ];
@@ -54,7 +56,7 @@ export function buildDashboard(): Dashboard {
   const builder = new dashboard.DashboardBuilder('TCP sockets (tcpstate-exporter)')
     .uid('tcpstate-exporter')
     .description(
-      'The Linux TCP socket table from tcpstate-exporter: states, SYN floods, accept queues, CLOSE_WAIT leaks, TIME_WAIT and ephemeral ports, keepalive, retransmissions and the kernel tunables.',
+      'The Linux TCP socket table from tcpstate-exporter: states, SYN floods, accept queues, CLOSE_WAIT leaks, TIME_WAIT and ephemeral ports, keepalive, retransmissions, the pods and containers of each host, and the kernel tunables.',
     )
     .tags(['tcp', 'linux', 'tcpstate-exporter'])
     .editable()
