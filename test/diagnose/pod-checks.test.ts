@@ -150,6 +150,16 @@ describe('pod checks', () => {
     expect(runChecks(look).find((f) => f.check === 'syn_flood')?.severity).toBe('ok');
   });
 
+  it('say when the per-scrape budget left tables unread, so that "none" is not taken for "all"', () => {
+    const look = oneLook((b) => {
+      namespace(b, CART, { closeWait: { '8080': 3 } });
+      b.set('tcpstate_netns_tables', { outcome: 'skipped' }, 12);
+    });
+    expect(checkPodCloseWait(look)[0]!.headline).toBe(
+      'CLOSE_WAIT in pods: 1 namespaces (12 tables not read in this look: raise --collector.netns.table-budget to see them all), no port at the floor of 20 (most: 3 on port 8080 of pod shop/cart-0)',
+    );
+  });
+
   it('names a namespace as a person would', () => {
     expect(namespaceName(WEB)).toBe('pod shop/web-0');
     expect(namespaceName(REDIS)).toBe('container redis-cache');

@@ -1,7 +1,7 @@
 import { healthy, identity, problem, skipped, type CheckIdentity, type Finding, type Remedy } from '../finding.js';
 import { count, percent, perSecond, secondsAgo } from '../format.js';
 import { collectorProblem, intervalSeconds, rate, ratesProblem, type Observation } from '../observation.js';
-import { selectNamespaced, sysctl, type LabelMatch, type Sample, type Snapshot } from '../snapshot.js';
+import { select, selectNamespaced, sysctl, type LabelMatch, type Sample, type Snapshot } from '../snapshot.js';
 import { THRESHOLDS } from '../thresholds.js';
 import { window } from './common.js';
 
@@ -75,6 +75,16 @@ function identifiers({ netns, labels }: Namespace): string {
   return [`netns ${netns}`, ...(labels.uid === undefined ? [] : [`uid ${labels.uid} (joins kube_pod_info{uid})`])].join(', ');
 }
 
+/**
+ * "56 namespaces", and how many of their tables the per-scrape budget skipped in this look: those
+ * show their last reading, or nothing yet (diagnose is one look; a scrape rotates through them).
+ */
+function namespacesSeen(snapshot: Snapshot, namespaces: number): string {
+  const skippedTables = select(snapshot, 'tcpstate_netns_tables', { outcome: 'skipped' }).reduce((sum, sample) => sum + sample.value, 0);
+  const note = skippedTables > 0 ? ` (${count(skippedTables)} tables not read in this look: raise --collector.netns.table-budget to see them all)` : '';
+  return `${count(namespaces)} namespaces${note}`;
+}
+
 /** Why the pod checks cannot run, or undefined. */
 function podsProblem(observation: Observation): string | undefined {
   return collectorProblem(observation, 'netns');
@@ -122,7 +132,7 @@ export function checkPodCloseWait(observation: Observation): Finding[] {
 
   const most = [...samples].sort((a, b) => b.value - a.value)[0]!;
   const mostLine = most.value > 0 ? ` (most: ${count(most.value)} on port ${most.labels.port ?? 'other'} of ${namespaceName(namespaces.get(most.labels.netns ?? '')?.labels ?? most.labels)})` : '';
-  return [healthy(POD_CLOSE_WAIT, `${what}: ${count(namespaces.size)} namespaces, no port at the floor of ${floor}${mostLine}`)];
+  return [healthy(POD_CLOSE_WAIT, `${what}: ${namespacesSeen(current, namespaces.size)}, no port at the floor of ${floor}${mostLine}`)];
 }
 
 /** TCPPodListenQueueOverflow: a pod's accept queue near its backlog, or its own stack dropping completed handshakes. */
@@ -176,7 +186,7 @@ export function checkPodListenQueue(observation: Observation): Finding[] {
   }
   if (findings.length > 0) return findings;
   const overflowPart = noRates === undefined ? `no overflows ${window(observation)}` : 'overflow rates not measured (one snapshot)';
-  return [healthy(POD_LISTEN_QUEUE, `${what}: ${count(namespaces.size)} namespaces, no queue above ${percent(queueShare)} of its backlog, ${overflowPart}`)];
+  return [healthy(POD_LISTEN_QUEUE, `${what}: ${namespacesSeen(current, namespaces.size)}, no queue above ${percent(queueShare)} of its backlog, ${overflowPart}`)];
 }
 
 /** The namespace's figures TCPPodSynFlood compares. */
@@ -220,5 +230,5 @@ export function checkPodSynFlood(observation: Observation): Finding[] {
   }
   if (findings.length > 0) return findings;
   const cookiePart = ratesProblem(observation) === undefined ? `no SYN cookies above ${perSecond(cookiesPerSecond)} ${window(observation)}` : 'SYN-cookie rates not measured (one snapshot)';
-  return [healthy(POD_SYN_FLOOD, `${what}: ${count(namespaces.size)} namespaces, none with SYN_RECV above ${percent(portBacklogShare)} of its largest backlog, ${cookiePart}`)];
+  return [healthy(POD_SYN_FLOOD, `${what}: ${namespacesSeen(current, namespaces.size)}, none with SYN_RECV above ${percent(portBacklogShare)} of its largest backlog, ${cookiePart}`)];
 }

@@ -82,8 +82,10 @@ await describeWithCgroups('pod pipeline: cgroups for the pods', () => {
         alertmanagerBin: alertmanagerBin.path!,
       });
       await waitFor(
+        // Within the default table budget the exporter rotates through the machine's namespaces
+        // (other tests' among them), tables not yet read first: a few scrapes on a busy machine.
         'Prometheus to scrape the pods of this test',
-        30_000,
+        60_000,
         async () => {
           if (exporter.exitCode !== null) throw new Error(`the exporter exited: ${exporterLog}`);
           const found = await stack!.query(`count by (pod) (tcpstate_netns_table_info{namespace="${K8S_NAMESPACE}"})`);
