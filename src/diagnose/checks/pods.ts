@@ -16,7 +16,7 @@ const POD_LISTEN_QUEUE = identity('pod_listen_queue', 'TCPPodListenQueueOverflow
 const POD_SYN_FLOOD = identity('pod_syn_flood', 'TCPPodSynFlood');
 
 const CLOSE_WAIT_REMEDY: Remedy = {
-  application: 'The application in the pod never close()s these sockets: close in finally/defer/using on every path and when a read returns EOF. A rolling restart of its workload drains them but does not fix the bug.',
+  application: 'The application in that pod (or container) never close()s these sockets: close in finally/defer/using on every path and when a read returns EOF. A rolling restart of its workload drains them but does not fix the bug.',
   kernel: 'None: no sysctl drains CLOSE_WAIT.',
 };
 const LISTEN_QUEUE_REMEDY: Remedy = {
