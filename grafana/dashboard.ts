@@ -12,6 +12,7 @@ import { connectionQualityRow } from './rows/connection-quality.js';
 import { exporterRow } from './rows/exporter.js';
 import { keepaliveRow } from './rows/keepalive.js';
 import { overviewRow } from './rows/overview.js';
+import { podsRow } from './rows/pods.js';
 import { retransmitsRow } from './rows/retransmits.js';
 import { synFloodRow } from './rows/syn-flood.js';
 import { sysctlsRow } from './rows/sysctls.js';
@@ -30,6 +31,7 @@ export const ROWS: readonly (() => DashboardRow)[] = [
   keepaliveRow,
   retransmitsRow,
   connectionQualityRow,
+  podsRow,
   sysctlsRow,
   exporterRow,
 ];
@@ -57,7 +59,7 @@ export function buildDashboard(): Dashboard {
   const builder = new dashboard.DashboardBuilder('TCP sockets (tcpstate-exporter)')
     .uid('tcpstate-exporter')
     .description(
-      'The Linux TCP socket table from tcpstate-exporter: states, SYN floods, accept queues, CLOSE_WAIT leaks, TIME_WAIT and ephemeral ports, keepalive, retransmissions, connection quality per port (RTT, retransmits, loss recovery) and the kernel tunables.',
+      'The Linux TCP socket table from tcpstate-exporter: states, SYN floods, accept queues, CLOSE_WAIT leaks, TIME_WAIT and ephemeral ports, keepalive, retransmissions, connection quality per port (RTT, retransmits, loss recovery), the pods and containers of each host, and the kernel tunables.',
     )
     .tags(['tcp', 'linux', 'tcpstate-exporter'])
     .editable()

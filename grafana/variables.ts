@@ -1,5 +1,5 @@
 /**
- * The template variables: the Prometheus datasource, then job, instance and port, each a
+ * The template variables: the Prometheus datasource, then job, instance, port and pod, each a
  * multi-select with All whose values come from the exporter's own series.
  */
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
@@ -55,5 +55,8 @@ export function templateVariables(): cog.Builder<dashboard.VariableModel>[] {
     new PrometheusQueryVariable('instance', 'Instance', 'label_values(tcpstate_build_info{job=~"$job"}, instance)', alphabetical),
     // Ports sort as numbers: 80 < 443 < 8080.
     new PrometheusQueryVariable('port', 'Port', 'label_values(tcpstate_port_sockets{job=~"$job", instance=~"$instance"}, port)', dashboard.VariableSort.NumericalAsc),
+    // The pods of the netns collector (the pod row); containers and bare namespaces have no pod
+    // label, and All (`.*`) keeps them.
+    new PrometheusQueryVariable('pod', 'Pod', 'label_values(tcpstate_netns_table_info{job=~"$job", instance=~"$instance"}, pod)', alphabetical),
   ];
 }

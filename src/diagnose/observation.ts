@@ -25,13 +25,14 @@ function labelKey(labels: Readonly<Record<string, string>>): string {
  * Per-second increase of a counter (the matching series summed), as Prometheus's rate() would
  * see it: a series that went down was reset (a reboot between snapshots is unlikely, a counter
  * wrapping is not), so its increase is its new value. Undefined with one snapshot, or when the
- * counter is missing from either.
+ * counter is missing from either. The host's series by default; `pick` = selectNamespaced for
+ * another namespace's (with its netns in `match`).
  */
-export function rate(observation: Observation, name: string, match: LabelMatch = {}): number | undefined {
+export function rate(observation: Observation, name: string, match: LabelMatch = {}, pick: typeof select = select): number | undefined {
   const seconds = intervalSeconds(observation);
   if (seconds === undefined || observation.previous === undefined) return undefined;
-  const now = select(observation.current, name, match);
-  const before = new Map(select(observation.previous, name, match).map((sample) => [labelKey(sample.labels), sample.value]));
+  const now = pick(observation.current, name, match);
+  const before = new Map(pick(observation.previous, name, match).map((sample) => [labelKey(sample.labels), sample.value]));
   if (now.length === 0 || before.size === 0) return undefined;
   let increase = 0;
   for (const sample of now) {

@@ -24,8 +24,27 @@ export interface Snapshot {
   readonly source: string;
   /** Every enabled collector, in list order; a collector that is not listed was disabled. */
   readonly collectors: readonly CollectorOutcome[];
-  /** Metric name (as exposed, counters with _total) -> its series. */
+  /**
+   * Metric name (as exposed, counters with _total) -> the host's own series: those without a
+   * `netns` label. Every host check reads these only, so a pod's sockets and counters (which the
+   * netns collector reports under the host's names) never count as the host's.
+   */
   readonly metrics: ReadonlyMap<string, readonly Sample[]>;
+  /** The same for the series of other network namespaces (pods, containers): those with a `netns` label. */
+  readonly namespaced: ReadonlyMap<string, readonly Sample[]>;
+}
+
+/** Splits series by name into the host's own (no `netns` label) and other namespaces'. */
+export function splitByNamespace(series: Iterable<readonly [string, readonly Sample[]]>): Pick<Snapshot, 'metrics' | 'namespaced'> {
+  const metrics = new Map<string, Sample[]>();
+  const namespaced = new Map<string, Sample[]>();
+  for (const [name, samples] of series) {
+    for (const sample of samples) {
+      const into = sample.labels.netns === undefined ? metrics : namespaced;
+      into.set(name, [...(into.get(name) ?? []), sample]);
+    }
+  }
+  return { metrics, namespaced };
 }
 
 export type LabelMatch = Readonly<Record<string, string>>;
@@ -35,9 +54,14 @@ function matches(sample: Sample, match: LabelMatch): boolean {
   return true;
 }
 
-/** The series of a metric whose labels include `match`. */
+/** The host's series of a metric whose labels include `match`. */
 export function select(snapshot: Snapshot, name: string, match: LabelMatch = {}): Sample[] {
   return (snapshot.metrics.get(name) ?? []).filter((sample) => matches(sample, match));
+}
+
+/** Other namespaces' series of a metric whose labels include `match`. */
+export function selectNamespaced(snapshot: Snapshot, name: string, match: LabelMatch = {}): Sample[] {
+  return (snapshot.namespaced.get(name) ?? []).filter((sample) => matches(sample, match));
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ScrapeContext } from '../collectors/collector.js';
 import { hostSourceName, runCollectors, type ScrapePlan } from '../collectors/run-collectors.js';
-import type { CollectorOutcome, Sample, Snapshot } from './snapshot.js';
+import { splitByNamespace, type CollectorOutcome, type Sample, type Snapshot } from './snapshot.js';
 
 /**
  * Runs the exporter's own collectors once, through the same runCollectors a scrape uses, and
@@ -18,15 +18,11 @@ export async function takeSnapshot(plan: ScrapePlan, context: ScrapeContext, clo
     }),
   );
 
-  const metrics = new Map<string, Sample[]>();
-  for (const { metrics: registered } of results) {
-    for (const metric of registered) {
-      const samples = metric.values.map((value): Sample => ({ labels: labelStrings(value.labels), value: value.value }));
-      metrics.set(metric.name, [...(metrics.get(metric.name) ?? []), ...samples]);
-    }
-  }
+  const series = results.flatMap(({ metrics: registered }) =>
+    registered.map((metric) => [metric.name, metric.values.map((value): Sample => ({ labels: labelStrings(value.labels), value: value.value }))] as const),
+  );
   // Read after the collectors ran, so a netlink -> procfs fallback during this snapshot shows.
-  return { takenAtMs, source: hostSourceName(plan), collectors: results.map((result) => result.outcome), metrics };
+  return { takenAtMs, source: hostSourceName(plan), collectors: results.map((result) => result.outcome), ...splitByNamespace(series) };
 }
 
 /** prom-client allows numeric label values; exposed, every label value is a string. */

@@ -32,7 +32,16 @@ const CONTRACT: ReadonlyMap<string, readonly string[]> = new Map([
   ['TCPUpstreamRetransmissionRateHigh', ['warning']],
   ['TCPUpstreamRTTHigh', ['warning']],
   ['TCPListenerLossRecovery', ['warning']],
+  // Per network namespace (a pod, a container): the host alerts above, once per namespace.
+  ['TCPPodSynFlood', ['critical']],
+  ['TCPPodListenQueueOverflow', ['warning']],
+  ['TCPPodCloseWaitLeak', ['warning']],
+  ['TCPPodRetransmissionRateHigh', ['warning']],
+  ['TCPPodResetStorm', ['warning']],
 ]);
+
+/** The per-namespace alerts: they must name the pod, else the container, else the namespace. */
+const POD_ALERTS = [...CONTRACT.keys()].filter((name) => name.startsWith('TCPPod'));
 
 // --- reading the rule and test files -------------------------------------------------------------
 
@@ -186,17 +195,35 @@ describe('alert contract', () => {
   });
 
   it('quotes the port in every alert that keeps a port label', () => {
-    const perPort = alertRules.filter((rule) => /tcpstate_port_sockets|listen_queue|tcpstate_tcpinfo_|_tcpinfo_rtt_seconds:/.test(rule.expr));
+    const perPort = alertRules.filter((rule) => /tcpstate_port_sockets|listen_queue_usage|tcpstate_listen_queue_max|tcpstate_netns_close_wait_sockets|tcpstate_tcpinfo_|_tcpinfo_rtt_seconds:/.test(rule.expr));
     expect(perPort.map((rule) => rule.alert).sort()).toEqual([
       'TCPCloseWaitLeak',
       'TCPListenQueueOverflow',
       'TCPListenerLossRecovery',
+      'TCPPodCloseWaitLeak',
+      'TCPPodListenQueueOverflow',
       'TCPSynFlood',
       'TCPUpstreamRTTHigh',
       'TCPUpstreamRetransmissionRateHigh',
     ]);
     for (const rule of perPort) {
       expect(`${rule.annotations?.summary ?? ''}${rule.annotations?.description ?? ''}`, rule.alert).toContain('$labels.port');
+    }
+  });
+
+  it('names the pod, else the container, else the namespace, in every per-namespace alert, and never reads the host\'s series', () => {
+    expect(POD_ALERTS).toHaveLength(5);
+    const podGroup = ruleFile.groups.find((group) => group.name === 'tcpstate-pods');
+    expect(podGroup?.rules.filter((rule) => rule.alert !== undefined).map((rule) => rule.alert).sort()).toEqual([...POD_ALERTS].sort());
+    for (const name of POD_ALERTS) {
+      const rule = alertRules.find((candidate) => candidate.alert === name)!;
+      for (const text of [rule.annotations?.summary ?? '', rule.annotations?.description ?? '']) {
+        expect(text, name).toMatch(/if \$labels\.pod \}\}.*\$labels\.namespace \}\}\/\{\{ \$labels\.pod .*else if \$labels\.container .*else \}\}.*\$labels\.netns/s);
+      }
+    }
+    // Every counter the group reads is restricted to other namespaces, netns="other" left out.
+    for (const rule of podGroup?.rules ?? []) {
+      for (const selector of rule.expr.matchAll(/tcpstate_[a-z_]+_total(\{[^}]*\})?/g)) expect(selector[1], `${rule.record ?? rule.alert}: ${selector[0]}`).toBe('{netns!~"|other"}');
     }
   });
 
@@ -278,10 +305,10 @@ describe('promtool unit-test coverage', () => {
   });
 
   it('has a healthy baseline in which no alert fires, at several eval times', () => {
-    // One baseline per family of inputs (the tcpinfo alerts have their own, in their own file).
+    // One baseline per test file that keeps one (the host's, the pods', the tcpinfo alerts').
     const baselines = testGroups.filter((group) => /baseline/i.test(group.name ?? ''));
     expect(baselines.length, 'a test group named "...baseline..."').toBeGreaterThan(0);
-    const cases = baselines.flatMap((group) => group.alert_rule_test ?? []);
+    const cases = baselines.flatMap((baseline) => baseline.alert_rule_test ?? []);
     expect(cases.every((testCase) => (testCase.exp_alerts ?? []).length === 0)).toBe(true);
     for (const name of CONTRACT.keys()) {
       const times = new Set(cases.filter((testCase) => testCase.alertname === name).map((testCase) => testCase.eval_time));

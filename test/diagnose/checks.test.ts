@@ -72,7 +72,7 @@ describe('collectors (TCPStateCollectorFailing)', () => {
   it('all succeeded: ok, naming them and the socket source', () => {
     const finding = only(checkCollectors(twoLooks()));
     expect(finding.severity).toBe('ok');
-    expect(finding.headline).toContain('all 6 succeeded');
+    expect(finding.headline).toContain('all 7 succeeded');
     expect(finding.headline).toContain('netlink');
   });
 

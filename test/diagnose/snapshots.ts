@@ -1,5 +1,5 @@
 import type { Observation } from '../../src/diagnose/observation.js';
-import type { CollectorOutcome, Sample, Snapshot } from '../../src/diagnose/snapshot.js';
+import { splitByNamespace, type CollectorOutcome, type Sample, type Snapshot } from '../../src/diagnose/snapshot.js';
 import { TCP_STATES, type TcpStateName } from '../../src/kernel/tcp.js';
 
 type States = Partial<Record<TcpStateName, number>>;
@@ -119,7 +119,8 @@ export class SnapshotBuilder {
       takenAtMs: this.takenAtMs,
       source: this.socketSource,
       collectors: [...this.outcomes.values()],
-      metrics: new Map([...this.metrics].map(([name, samples]) => [name, [...samples]])),
+      // Series with a netns label are another namespace's, as takeSnapshot splits them.
+      ...splitByNamespace([...this.metrics].map(([name, samples]) => [name, [...samples]] as const)),
     };
   }
 }
@@ -156,7 +157,7 @@ export const BASE_COUNTERS: Readonly<Record<string, number>> = {
 
 export function healthyHost(): SnapshotBuilder {
   const builder = new SnapshotBuilder();
-  for (const name of ['sockets', 'sockstat', 'netstat', 'sysctl', 'process', 'tcpinfo']) builder.collector(name);
+  for (const name of ['sockets', 'sockstat', 'netstat', 'sysctl', 'process', 'netns', 'tcpinfo']) builder.collector(name);
   builder
     .states({ established: 420, time_wait: 300, close_wait: 3, syn_recv: 2, listen: 3, fin_wait2: 4 })
     .states({ established: 10, listen: 1 }, 'ipv6')

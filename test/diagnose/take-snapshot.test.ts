@@ -23,7 +23,7 @@ describe('takeSnapshot runs the exporter\'s collectors in-process', () => {
       // Bookkeeping the exporter adds around the collectors; the snapshot keeps it as outcomes.
       (sample) => sample.name.startsWith('tcpstate_') && !sample.name.startsWith('tcpstate_scrape_') && sample.name !== 'tcpstate_build_info' && !TIMINGS.has(sample.name),
     );
-    const fromSnapshot = [...snapshot.metrics].filter(([name]) => !TIMINGS.has(name)).flatMap(([name, samples]) => samples.map((sample) => ({ name, labels: { ...sample.labels }, value: sample.value })));
+    const fromSnapshot = [...snapshot.metrics, ...snapshot.namespaced].filter(([name]) => !TIMINGS.has(name)).flatMap(([name, samples]) => samples.map((sample) => ({ name, labels: { ...sample.labels }, value: sample.value })));
     const key = (s: { name: string; labels: Record<string, string> }) => `${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`;
     const sorted = <T extends { name: string; labels: Record<string, string> }>(list: T[]) => [...list].sort((a, b) => (key(a) < key(b) ? -1 : 1));
     expect(scraped.length).toBeGreaterThan(200);
@@ -47,11 +47,11 @@ describe('takeSnapshot runs the exporter\'s collectors in-process', () => {
 });
 
 describe('diagnose\'s collector defaults', () => {
-  it('turn the process collector on and the netns collector off, leave the others as they are, and lose to the flags', () => {
+  it('turn the process collector on, leave the others (netns included: the pod checks) as they are, and lose to the flags', () => {
     const defaults = withDiagnoseDefaults(COLLECTORS);
-    expect(defaults.map((c) => [c.name, c.defaultEnabled])).toEqual(COLLECTORS.map((c) => [c.name, c.name === 'process' ? true : c.name === 'netns' ? false : c.defaultEnabled]));
-    expect(parseConfig(commandLineFlags(), defaults).enabledCollectors).not.toContain('netns');
-    expect(parseConfig(commandLineFlags({}, { netns: true }), defaults).enabledCollectors).toContain('netns');
+    expect(defaults.map((c) => [c.name, c.defaultEnabled])).toEqual(COLLECTORS.map((c) => [c.name, c.name === 'process' ? true : c.defaultEnabled]));
+    expect(parseConfig(commandLineFlags(), defaults).enabledCollectors).toContain('netns');
+    expect(parseConfig(commandLineFlags({}, { netns: false }), defaults).enabledCollectors).not.toContain('netns');
     expect(COLLECTORS.find((c) => c.name === 'process')?.defaultEnabled).toBe(false);
     expect(parseConfig(commandLineFlags(), defaults).enabledCollectors).toContain('process');
     expect(parseConfig(commandLineFlags({}, { process: false }), defaults).enabledCollectors).not.toContain('process');

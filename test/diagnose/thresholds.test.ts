@@ -48,6 +48,12 @@ describe('THRESHOLDS equal the alert defaults in alerts/tcpstate.rules.yml', () 
       [`> ${THRESHOLDS.upstreamRtt.factor} * quantile_over_time`, `> ${THRESHOLDS.upstreamRtt.floorSeconds}`, `"remote"} >= ${THRESHOLDS.upstreamRtt.minSockets}`],
     ],
     ['TCPListenerLossRecovery', [`) > ${THRESHOLDS.listenerLossRecovery.share}`, `[5m])) >= ${THRESHOLDS.listenerLossRecovery.minSockets}`]],
+    // The per-namespace alerts use the host alerts' numbers.
+    ['TCPPodSynFlood', [`(${THRESHOLDS.synFlood.portBacklogShare} * max without (port) (tcpstate_netns_listen_queue_max))`, `syncookies_sent:rate5m > ${THRESHOLDS.synFlood.cookiesPerSecond}`, `(${THRESHOLDS.synFlood.backlogShare} * tcpstate_sysctl`]],
+    ['TCPPodListenQueueOverflow', [`> ${THRESHOLDS.listenQueue.queueShare})`, `rate5m > ${THRESHOLDS.listenQueue.perSecond})`]],
+    ['TCPPodCloseWaitLeak', [`>= ${THRESHOLDS.closeWait.floor}`]],
+    ['TCPPodRetransmissionRateHigh', [`ratio_rate5m > ${THRESHOLDS.retransmissions.share}`, `rate5m > ${THRESHOLDS.retransmissions.minSentPerSecond}`]],
+    ['TCPPodResetStorm', [`rate5m > ${THRESHOLDS.resets.floorPerSecond}`, `> ${THRESHOLDS.resets.baselineFactor} * quantile_over_time`]],
   ] as const)('%s', (name, fragments) => {
     const { exprs } = alert(name);
     // The number must end where the fragment does: 0.9 must not match 0.95.
@@ -72,6 +78,11 @@ describe('THRESHOLDS equal the alert defaults in alerts/tcpstate.rules.yml', () 
       TCPUpstreamRetransmissionRateHigh: THRESHOLDS.upstreamRetransmissions.sustained,
       TCPUpstreamRTTHigh: THRESHOLDS.upstreamRtt.sustained,
       TCPListenerLossRecovery: THRESHOLDS.listenerLossRecovery.sustained,
+      TCPPodSynFlood: THRESHOLDS.synFlood.sustained,
+      TCPPodListenQueueOverflow: THRESHOLDS.listenQueue.sustained,
+      TCPPodCloseWaitLeak: THRESHOLDS.closeWait.sustained,
+      TCPPodRetransmissionRateHigh: THRESHOLDS.retransmissions.sustained,
+      TCPPodResetStorm: THRESHOLDS.resets.sustained,
     };
     for (const [name, note] of Object.entries(sustained)) {
       for (const duration of alert(name).fors) expect({ name, note }).toEqual({ name, note: expect.stringContaining(`for ${duration}`) });

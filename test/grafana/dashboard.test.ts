@@ -41,12 +41,6 @@ const recordingRuleNames = new Set(rules.flatMap((rule) => (rule.record ? [rule.
  */
 const NOT_ON_DASHBOARD: Record<string, string> = {
   tcpstate_netstat_total: 'only with --collector.netstat.fields; arbitrary kernel fields chosen by the user',
-  // The netns collector's own health series: the pod row (which pods leak CLOSE_WAIT, overflow
-  // accept queues, retransmit most) is not built yet; it will show these beside the pod tables.
-  tcpstate_netns_namespaces: 'the netns collector; the pod row is not built yet',
-  tcpstate_netns_tables: 'the netns collector; the pod row is not built yet',
-  tcpstate_netns_table_dump_seconds: 'the netns collector; the pod row is not built yet',
-  tcpstate_netns_discovery_seconds: 'the netns collector; the pod row is not built yet',
   // The tcpinfo histograms are shown by their buckets (heatmaps and medians); a mean RTT or idle
   // time would hide the spread, and each _count is tcpstate_tcpinfo_sockets again.
   tcpstate_tcpinfo_rtt_seconds_sum: 'shown by its buckets; a mean would hide the spread',
@@ -102,11 +96,11 @@ describe('dashboard shape (Grafana 10/11 import)', () => {
     expect(dashboard.schemaVersion).toBe(39);
   });
 
-  it('defines the template variables datasource, job, instance and port', () => {
+  it('defines the template variables datasource, job, instance, port and pod', () => {
     const variables = new Map(dashboard.templating.list.map((v) => [v.name, v]));
-    expect([...variables.keys()]).toEqual(['datasource', 'job', 'instance', 'port']);
+    expect([...variables.keys()]).toEqual(['datasource', 'job', 'instance', 'port', 'pod']);
     expect(variables.get('datasource')).toMatchObject({ type: 'datasource', query: 'prometheus' });
-    for (const name of ['job', 'instance', 'port']) {
+    for (const name of ['job', 'instance', 'port', 'pod']) {
       const variable = variables.get(name)!;
       expect(variable, name).toMatchObject({ type: 'query', multi: true, includeAll: true, datasource: DATASOURCE });
       expect(variable.definition, name).toBe(variableQuery(variable));
@@ -114,6 +108,7 @@ describe('dashboard shape (Grafana 10/11 import)', () => {
     expect(variableQuery(variables.get('job')!)).toBe('label_values(tcpstate_build_info, job)');
     expect(variableQuery(variables.get('instance')!)).toBe('label_values(tcpstate_build_info{job=~"$job"}, instance)');
     expect(variableQuery(variables.get('port')!)).toBe('label_values(tcpstate_port_sockets{job=~"$job", instance=~"$instance"}, port)');
+    expect(variableQuery(variables.get('pod')!)).toBe('label_values(tcpstate_netns_table_info{job=~"$job", instance=~"$instance"}, pod)');
   });
 
   it('has the rows of the dashboard contract, in order', () => {
@@ -127,6 +122,7 @@ describe('dashboard shape (Grafana 10/11 import)', () => {
       'Keepalive',
       'Retransmissions, resets and aborts',
       'Connection quality',
+      'Pods and containers',
       'Sysctl tunables',
       'Exporter',
     ]);
@@ -238,12 +234,21 @@ describe('queried metrics', () => {
   });
 
   it('uses only the dashboard variables and Grafana built-ins it can resolve', () => {
-    const allowed = new Set(['job', 'instance', 'port', '__rate_interval', '__interval']);
+    const allowed = new Set(['job', 'instance', 'port', 'pod', '__rate_interval', '__interval']);
     for (const { name, target } of queries) {
       for (const variable of variablesIn(target.expr)) expect(allowed.has(variable), `${name}: $${variable}`).toBe(true);
       expect(target.expr, name).toContain('job=~"$job"');
       expect(target.expr, name).toContain('instance=~"$instance"');
     }
+  });
+
+  it('keeps the pod row to other namespaces, picked by $pod, and the host\'s panels to the host', () => {
+    const podRow = queries.filter(({ target }) => /tcpstate_netns_(sockets|close_wait_sockets|listen_queue_length|listen_queue_max|table_info|table_age_seconds)\b|pod=~"\$pod"/.test(target.expr));
+    expect(podRow.length).toBeGreaterThanOrEqual(6);
+    for (const { name, target } of podRow) {
+      for (const selector of target.expr.matchAll(/tcpstate_\w+\{([^}]*)\}/g)) expect(selector[1], name).toContain('netns!~"|other", pod=~"$pod"');
+    }
+    for (const { name, target } of queries.filter((q) => !podRow.includes(q))) expect(target.expr, name).not.toContain('$pod');
   });
 
   it('filters by $port on the per-port panels', () => {

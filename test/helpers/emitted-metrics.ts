@@ -13,6 +13,18 @@ export const goldenNetlinkMetricsPath = fileURLToPath(new URL('../e2e/golden/met
 /** The golden scrape of the cgroup capture (test/fixtures/netlink/cgroup): the owner series. */
 export const goldenOwnerMetricsPath = fileURLToPath(new URL('../e2e/golden/metrics-owners.prom', import.meta.url));
 
+/**
+ * The netns collector's per-namespace tables (tcpstate_netns_sockets, ..._close_wait_sockets, ...).
+ * The golden fixtures hold no other network namespace, so these names are read from the
+ * collector's own declarations; test/e2e/netns and the pod pipeline test check the real emission.
+ */
+export const netnsTablesSourcePath = fileURLToPath(new URL('../../src/collectors/netns-tables.ts', import.meta.url));
+
+export function netnsTableMetricNames(): Set<string> {
+  const source = readFileSync(netnsTablesSourcePath, 'utf8');
+  return new Set([...source.matchAll(/scrapeGauge\(\s*registry,\s*'(tcpstate_netns_[a-z_]+)'/g)].map((match) => match[1]!));
+}
+
 /** Every sample name in an exposition-format text (families and their _bucket/_sum/_count samples). */
 export function sampleNames(exposition: string): Set<string> {
   const names = new Set<string>();
@@ -24,9 +36,10 @@ export function sampleNames(exposition: string): Set<string> {
   return names;
 }
 
-/** Names an exporter emits: those of the golden scrapes, procfs, netlink and cgroup owners. */
+/** Names an exporter emits: those of the golden scrapes, procfs, netlink and cgroup owners, and the netns tables. */
 export function emittedMetricNames(): Set<string> {
   const names = sampleNames(readFileSync(goldenMetricsPath, 'utf8'));
+  for (const name of netnsTableMetricNames()) names.add(name);
   for (const path of [goldenNetlinkMetricsPath, goldenOwnerMetricsPath]) for (const name of sampleNames(readFileSync(path, 'utf8'))) names.add(name);
   return names;
 }

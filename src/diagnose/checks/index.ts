@@ -6,6 +6,7 @@ import { checkListenerLossRecovery, checkUpstreamQuality } from './connection-qu
 import { checkHalfOpen, checkKeepalive } from './keepalive.js';
 import { checkOrphans, checkTcpMemory } from './kernel-limits.js';
 import { checkListenQueue } from './listen-queue.js';
+import { checkPodCloseWait, checkPodListenQueue, checkPodSynFlood } from './pods.js';
 import { checkSynFlood, checkSynQueueDrops, checkSyncookies } from './syn.js';
 import { checkEphemeralPorts, checkTimeWaitBuckets, checkTwRecycle } from './time-wait.js';
 import { checkResets, checkRetransmissions } from './traffic.js';
@@ -16,14 +17,18 @@ export type Check = (observation: Observation) => Finding[];
 /**
  * Every check, in the order the report lists findings of equal severity: the exporter's own
  * health first (it decides what the others could see), then the path of a connection from SYN
- * to close, then host-wide limits, traffic and settings.
+ * to close (each host check followed by its per-pod twin), then host-wide limits, traffic and
+ * settings.
  */
 export const CHECKS: readonly Check[] = [
   checkCollectors,
   checkSynFlood,
+  checkPodSynFlood,
   checkSynQueueDrops,
   checkListenQueue,
+  checkPodListenQueue,
   checkCloseWait,
+  checkPodCloseWait,
   checkEphemeralPorts,
   checkTimeWaitBuckets,
   checkTwRecycle,

@@ -95,7 +95,8 @@ describe('tcpstate-exporter diagnose (the built CLI)', () => {
   it('a /proc that does not exist: the failing collectors are a warning (exit 3), the checks say they were not run', async () => {
     const result = await cli(['diagnose', '--path.procfs=/nonexistent-proc', '--diagnose.interval=0', '--log.level=warn']);
     expect(result.code).toBe(3);
-    expect(result.stdout).toMatch(/\[WARN\] 5 collectors failed \(sockets, sockstat, netstat, sysctl, process\)/);
+    expect(result.stdout).toMatch(/\[WARN\] 6 collectors failed \(sockets, sockstat, netstat, sysctl, process, netns\)/);
+    expect(result.stdout).toContain('[SKIP] CLOSE_WAIT in pods: not checked, the netns collector failed');
     // With the sysctl collector failed, the tunables are not checked, rather than all "not present".
     expect(result.stdout).not.toContain('tcp_tw_recycle: not present');
     expect(result.stdout).toContain('sockstat: cannot read /nonexistent-proc/net/sockstat: no such file or directory');
