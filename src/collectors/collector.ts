@@ -4,6 +4,15 @@ import type { FlagTable, FlagValues } from '../config/flag.js';
 import type { ScanResult, SocketSink, SocketSource } from '../kernel/socket-record.js';
 import type { ProcRoot } from '../procfs/proc-root.js';
 
+/**
+ * Thrown by a collector that cannot work with what this host offers, a condition no later scrape
+ * changes (the procfs source has no tcp_info). It still fails every scrape (success 0), but the
+ * exporter logs its reason once rather than once per scrape.
+ */
+export class CollectorUnavailableError extends Error {
+  override readonly name = 'CollectorUnavailableError';
+}
+
 /** What every collector may use during one scrape. */
 export interface ScrapeContext {
   readonly proc: ProcRoot;

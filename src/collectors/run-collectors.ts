@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import type { FlagTable, FlagValues } from '../config/flag.js';
 import { oneLine } from '../errors.js';
 import type { ScanResult } from '../kernel/socket-record.js';
-import { HOST_TABLE, type Collector, type FileCollector, type ScrapeContext, type SocketTable, type TableCollector, type TableTally } from './collector.js';
+import { CollectorUnavailableError, HOST_TABLE, type Collector, type FileCollector, type ScrapeContext, type SocketTable, type TableCollector, type TableTally } from './collector.js';
 import { FanOutSink } from './fan-out-sink.js';
 
 /** What one collector produced in one run. */
@@ -14,6 +14,13 @@ export interface CollectorRun {
   error: string | undefined;
   /** From its start to its report, the shared dump included. */
   seconds: number;
+  /** The failure is a CollectorUnavailableError: the same in every scrape, worth one log line. */
+  unavailable?: true;
+}
+
+/** The run's failure fields for what a collector threw. */
+function failureOf(thrown: unknown): { error: string; unavailable?: true } {
+  return thrown instanceof CollectorUnavailableError ? { error: oneLine(thrown), unavailable: true } : { error: oneLine(thrown) };
 }
 
 /** What one scrape runs: the enabled collectors with their flag values, and the tables to dump. */
@@ -40,13 +47,12 @@ function optionsOf(plan: ScrapePlan, collector: Collector): FlagValues<FlagTable
 async function runFileCollector(collector: FileCollector, plan: ScrapePlan, context: ScrapeContext, newRegistry: () => Registry): Promise<CollectorRun> {
   const registry = newRegistry();
   const started = now();
-  let error: string | undefined;
   try {
     await collector.collect(context, optionsOf(plan, collector), registry);
+    return { name: collector.name, registry, error: undefined, seconds: secondsSince(started) };
   } catch (thrown) {
-    error = oneLine(thrown);
+    return { name: collector.name, registry, ...failureOf(thrown), seconds: secondsSince(started) };
   }
-  return { name: collector.name, registry, error, seconds: secondsSince(started) };
 }
 
 interface Prepared {
@@ -107,7 +113,7 @@ async function runTableCollectors(collectors: readonly TableCollector[], plan: S
           try {
             await entry.tally.report(registry, scans, failures);
           } catch (thrown) {
-            error = oneLine(thrown);
+            return { name: entry.collector.name, registry, ...failureOf(thrown), seconds: secondsSince(entry.started) };
           }
         }
         return { name: entry.collector.name, registry, error, seconds: secondsSince(entry.started) };
