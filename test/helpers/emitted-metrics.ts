@@ -13,6 +13,9 @@ export const goldenNetlinkMetricsPath = fileURLToPath(new URL('../e2e/golden/met
 /** The golden scrape of the cgroup capture (test/fixtures/netlink/cgroup): the owner series. */
 export const goldenOwnerMetricsPath = fileURLToPath(new URL('../e2e/golden/metrics-owners.prom', import.meta.url));
 
+/** The golden scrape of the tcp_info capture (test/fixtures/netlink/tcpinfo): the tcpinfo collector's series. */
+export const goldenTcpInfoMetricsPath = fileURLToPath(new URL('../e2e/golden/metrics-tcpinfo.prom', import.meta.url));
+
 /** Every sample name in an exposition-format text (families and their _bucket/_sum/_count samples). */
 export function sampleNames(exposition: string): Set<string> {
   const names = new Set<string>();
@@ -24,9 +27,9 @@ export function sampleNames(exposition: string): Set<string> {
   return names;
 }
 
-/** Names an exporter emits: those of the golden scrapes, procfs, netlink and cgroup owners. */
+/** Names an exporter emits: those of the golden scrapes, procfs, netlink, cgroup owners and tcp_info. */
 export function emittedMetricNames(): Set<string> {
   const names = sampleNames(readFileSync(goldenMetricsPath, 'utf8'));
-  for (const path of [goldenNetlinkMetricsPath, goldenOwnerMetricsPath]) for (const name of sampleNames(readFileSync(path, 'utf8'))) names.add(name);
+  for (const path of [goldenNetlinkMetricsPath, goldenOwnerMetricsPath, goldenTcpInfoMetricsPath]) for (const name of sampleNames(readFileSync(path, 'utf8'))) names.add(name);
   return names;
 }
