@@ -43,6 +43,12 @@ export interface TableTally {
   extraTables?(): readonly SocketTable[];
   /** The sink to feed with one table of this scrape, or undefined to leave that table out. */
   sinkFor(table: SocketTable): SocketSink | undefined;
+  /**
+   * Asked for each table sinkFor() left out: a sink that rides along if another tally has that
+   * table dumped, without causing a dump itself. The table is in report()'s `scans` only if it
+   * was dumped; a failed dump does not fail this collector.
+   */
+  riderFor?(table: SocketTable): SocketSink | undefined;
   /** After the dumps: registers the metrics from what the sinks saw, given each table's result. */
   report(registry: Registry, scans: ReadonlyMap<SocketTable, ScanResult>, failures: ReadonlyMap<SocketTable, string>): void | Promise<void>;
   /** Gives back what the tally borrowed (pooled per-port tables), whatever happened. */

@@ -89,17 +89,22 @@ async function runTableCollectors(collectors: readonly TableCollector[], plan: S
     const extra = prepared.flatMap((entry) => entry.tally?.extraTables?.() ?? []);
     for (const table of [...plan.tables, ...extra]) {
       const sinks = [];
+      const riders = [];
       for (const entry of prepared) {
         const sink = entry.tally?.sinkFor(table);
-        if (sink === undefined) continue;
-        sinks.push(sink);
-        entry.wanted.push(table);
+        if (sink !== undefined) {
+          sinks.push(sink);
+          entry.wanted.push(table);
+          continue;
+        }
+        const rider = entry.tally?.riderFor?.(table);
+        if (rider !== undefined) riders.push(rider);
       }
       if (sinks.length === 0) continue;
       const dumpStarted = now();
       try {
-        scans.set(table, await table.source.scan(FanOutSink.of(sinks)));
-        context.logger.debug({ table: table.id, source: table.source.name, sinks: sinks.length, seconds: secondsSince(dumpStarted) }, 'socket table dumped');
+        scans.set(table, await table.source.scan(FanOutSink.of([...sinks, ...riders])));
+        context.logger.debug({ table: table.id, source: table.source.name, sinks: sinks.length + riders.length, seconds: secondsSince(dumpStarted) }, 'socket table dumped');
       } catch (thrown) {
         failures.set(table, oneLine(thrown));
       }

@@ -8,17 +8,18 @@
  * EINVAL before it walks anything, and from then on this source's filters use S_GE + S_LE.
  */
 import type { Logger } from 'pino';
+import type { TopN } from '../aggregate/top-n.js';
 import type { DumpRequestEncoder, RequestedDump, SocketRecord, SocketSink, SocketSource } from '../kernel/socket-record.js';
 import { ERRNO } from '../kernel/errno.js';
-import { TCP_ESTABLISHED } from '../kernel/tcp.js';
+import { TCP_ESTABLISHED, TCP_LISTEN } from '../kernel/tcp.js';
 import { encodePortFilter, type PortFilter } from '../netlink/bytecode.js';
 import { NetlinkKernelError } from '../netlink/errors.js';
 import { encodeAllFamiliesInfoDumpRequest, encodeInfoDumpRequest } from '../netlink/info-request.js';
-import { AF_UNSPEC } from '../netlink/protocol.js';
+import { AF_UNSPEC, encodeAllFamiliesDumpRequest, encodeDumpRequest } from '../netlink/protocol.js';
 import { InetDiagRecord } from '../netlink/record.js';
 import { TcpInfoReader } from '../netlink/tcp-info.js';
 import type { TcpInfoSummary } from '../netlink/tcpinfo-summary.js';
-import type { WatchedPorts } from './tcpinfo-ports.js';
+import type { ServerPortTally, WatchedPorts } from './tcpinfo-ports.js';
 
 /** --collector.tcpinfo.port-filter */
 export type PortFilterMode = 'auto' | 'range' | 'off';
@@ -33,6 +34,24 @@ const refusesEquality = new WeakSet<SocketSource>();
 export function infoDumpEncoder(bytecode: Uint8Array | undefined): DumpRequestEncoder {
   const options = { bytecode };
   return (family, seq) => (family === AF_UNSPEC ? encodeAllFamiliesInfoDumpRequest(seq, options) : encodeInfoDumpRequest(family, seq, options));
+}
+
+/** LISTEN sockets only, no extension: the kernel walks its listening hash and skips the established one. */
+const listenersOnly: DumpRequestEncoder = (family, seq) => (family === AF_UNSPEC ? encodeAllFamiliesDumpRequest(seq, 1 << TCP_LISTEN) : encodeDumpRequest(family, seq, 1 << TCP_LISTEN));
+
+/**
+ * This scrape's server ports when no other collector had the table dumped (the tally rode no
+ * counting dump): the listeners come from a LISTEN-only dump. Under the cap every candidate is
+ * kept whatever its socket count, so only over the cap does the ranking need the sockets of every
+ * state, and then the collector makes the counting dump itself.
+ */
+export async function serverPortsWithoutCountingDump(source: SocketSource, dump: RequestedDump, tally: ServerPortTally, asked: readonly number[], maxPorts: number): Promise<TopN<number>> {
+  await dump(tally, listenersOnly);
+  if (new Set([...tally.listeningPorts(), ...asked]).size > maxPorts) {
+    tally.reset();
+    await source.scan(tally);
+  }
+  return tally.select(asked, maxPorts);
 }
 
 /** Folds every watched ESTABLISHED socket of the dump into the summary. */

@@ -5,16 +5,19 @@
  * (direction="remote"). Off by default: its dump costs the kernel a socket lock and a 280-byte
  * copy per socket it covers.
  *
- * Per scrape: a ServerPortTally rides the counting dump of the host table (which server ports are
- * watched depends on its listeners and counts); report() then chooses the ports, makes the
- * collector's own dump through the same source, and registers the series.
+ * Which server ports are watched depends on this scrape's listeners and socket counts. A
+ * ServerPortTally rides the counting dump of the host table when another collector (sockets, by
+ * default) has it made, at two array writes per socket; alone, the collector asks the kernel for
+ * the LISTEN sockets only, which costs a walk of the listening hash and not of the established
+ * one. report() then chooses the ports as tcpstate_port_sockets does, makes the collector's own
+ * dump through the same source, and registers the series.
  */
 import type { Logger } from 'pino';
 import { choiceFlag } from '../config/flag.js';
 import { TcpInfoSummary } from '../netlink/tcpinfo-summary.js';
 import { CollectorUnavailableError, HOST_TABLE, type SocketTable, type TableCollector } from './collector.js';
 import { SOCKETS_FLAGS } from './sockets.js';
-import { dumpTcpInfo } from './tcpinfo-dump.js';
+import { dumpTcpInfo, serverPortsWithoutCountingDump } from './tcpinfo-dump.js';
 import { ServerPortTally, watchedPorts } from './tcpinfo-ports.js';
 import { reportTcpInfo } from './tcpinfo-report.js';
 
@@ -48,21 +51,23 @@ export const tcpinfoCollector: TableCollector<typeof TCPINFO_FLAGS> = {
     const ports = idleTallies.pop() ?? new ServerPortTally();
     let host: SocketTable | undefined;
     return Promise.resolve({
-      sinkFor(table) {
+      sinkFor: () => undefined,
+      riderFor(table) {
         if (table.id !== HOST_TABLE) return undefined;
         host = table;
         return ports;
       },
       async report(registry, scans) {
-        if (host === undefined || !scans.has(host)) throw new Error('the socket table of this namespace was not dumped');
+        if (host === undefined) throw new Error('the socket table of this namespace is not in the scrape');
         const dump = host.source.requestedDump?.();
         if (dump === undefined) throw new CollectorUnavailableError(`tcp_info needs the netlink socket source; the ${host.source.name} source has none (/proc/net/tcp does not show it)`);
-        const watched = watchedPorts(ports.select(options.ports, options.maxPorts), options.remotePorts);
+        const started = performance.now();
+        const selection = scans.has(host) ? ports.select(options.ports, options.maxPorts) : await serverPortsWithoutCountingDump(host.source, dump, ports, options.ports, options.maxPorts);
+        const watched = watchedPorts(selection, options.remotePorts);
         const summary = new TcpInfoSummary(watched.series.length);
         if (watched.series.length > 0) {
-          const started = performance.now();
           const result = await dumpTcpInfo(host.source, dump, watched, summary, options.portFilter, logger);
-          debugDump(logger, { series: watched.series.length, filter: result.filter, records: result.records, ms: performance.now() - started });
+          debugDump(logger, { series: watched.series.length, filter: result.filter, records: result.records, rodeCountingDump: scans.has(host), ms: performance.now() - started });
         }
         reportTcpInfo(registry, summary, watched);
       },

@@ -85,6 +85,18 @@ describe('one dump per table per scrape', () => {
     expect(Object.fromEntries(runs.map((run) => [run.name, run.error]))).toEqual({ sockets: 'dump broke', process: 'dump broke', sockstat: undefined, netstat: undefined, sysctl: undefined });
   });
 
+  it('a rider (tcpinfo) rides the sockets collector\'s dump, and alone causes none', async () => {
+    let dumps = 0;
+    const counting = (proc: ProcRoot): SocketSource => ({ name: 'procfs', scan: (sink) => (dumps++, new ProcfsSource(proc).scan(sink)) });
+    const both = scrapeSetup({}, { toggles: { tcpinfo: true }, source: counting });
+    const runs = await runCollectors(both.plan, both.context);
+    expect(dumps).toBe(1);
+    expect(runs.find((run) => run.name === 'tcpinfo')).toMatchObject({ error: expect.stringContaining('tcp_info needs the netlink socket source'), unavailable: true });
+    const alone = scrapeSetup({}, { toggles: { sockets: false, process: false, cgroup: false, netns: false, tcpinfo: true }, source: counting });
+    await runCollectors(alone.plan, alone.context);
+    expect(dumps).toBe(1);
+  });
+
   it('no table collector enabled: no dump at all', async () => {
     let dumps = 0;
     const setup = scrapeSetup({}, { toggles: { sockets: false }, source: (proc) => ({ name: 'procfs', scan: (sink) => (dumps++, new ProcfsSource(proc).scan(sink)) }) });

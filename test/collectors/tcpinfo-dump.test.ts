@@ -7,8 +7,8 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dumpTcpInfo, type PortFilterMode } from '../../src/collectors/tcpinfo-dump.js';
-import { watchedPorts } from '../../src/collectors/tcpinfo-ports.js';
+import { dumpTcpInfo, serverPortsWithoutCountingDump, type PortFilterMode } from '../../src/collectors/tcpinfo-dump.js';
+import { ServerPortTally, watchedPorts } from '../../src/collectors/tcpinfo-ports.js';
 import type { DumpRequestEncoder, RequestedDump } from '../../src/kernel/socket-record.js';
 import { INET_DIAG_BC_D_EQ, INET_DIAG_BC_S_EQ } from '../../src/netlink/bytecode.js';
 import { NetlinkUnavailableError } from '../../src/netlink/errors.js';
@@ -98,5 +98,23 @@ describe.skipIf(typeof netlink === 'string')('the tcp_info dump, on this kernel'
     expect(second.result.filter).toBe('range');
     expect(requests).toHaveLength(3);
     expect(logs).toHaveLength(1);
+  });
+
+  it('alone (no counting dump to ride): the listeners from a LISTEN-only dump; over the cap, a counting dump ranks them', async () => {
+    const tally = new ServerPortTally();
+    const under = await serverPortsWithoutCountingDump(source, source.requestedDump(), tally, [], 65536);
+    expect(under.kept).toContain(port);
+    expect(under.folded).toEqual([]);
+    // Only the listener was dumped: the accepted and the client socket were not.
+    expect(tally.sockets[port]).toBe(1);
+    const listeners = tally.listeningPorts().length;
+    expect(listeners).toBeGreaterThanOrEqual(1);
+
+    tally.reset();
+    const over = await serverPortsWithoutCountingDump(source, source.requestedDump(), tally, [1], 1);
+    expect(over.kept).toHaveLength(1);
+    expect(over.kept.length + over.folded.length).toBeGreaterThanOrEqual(2);
+    // Every state of our port now: the listener and the accepted socket.
+    expect(tally.sockets[port]).toBe(2);
   });
 });

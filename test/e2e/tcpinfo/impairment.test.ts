@@ -18,8 +18,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 let lastFilter: string | undefined;
 
 /** One scrape by the real CLI in the namespace. */
-async function scrape(ns: TestNamespace, remotePorts: readonly number[], extra: readonly string[] = []): Promise<Sample[]> {
-  const flags = ['--collector.disable-defaults', '--collector.sockets', '--collector.tcpinfo', `--collector.sockets.remote-ports=${remotePorts.join(',')}`, '--log.level=debug', '--log.format=json', ...extra];
+async function scrape(ns: TestNamespace, remotePorts: readonly number[], extra: readonly string[] = [], collectors: readonly string[] = ['--collector.sockets', '--collector.tcpinfo']): Promise<Sample[]> {
+  const flags = ['--collector.disable-defaults', ...collectors, `--collector.sockets.remote-ports=${remotePorts.join(',')}`, '--log.level=debug', '--log.format=json', ...extra];
   const { stdout, stderr } = await ns.exec(process.execPath, [exporterBin, 'collect', ...flags]);
   const samples = parseExposition(stdout);
   expect(valueOf(samples, 'tcpstate_scrape_collector_success', { collector: 'tcpinfo' })).toBe(1);
@@ -89,11 +89,14 @@ describeWithNetns('tcpinfo collector under real impairment (tbf, iptables random
     filters.push(lastFilter);
     const ranged = await scrape(ns, [7003, 7004], ['--collector.tcpinfo.port-filter=range']);
     filters.push(lastFilter);
+    // Alone, without the sockets collector's counting dump: the listeners from a LISTEN-only dump.
+    const alone = await scrape(ns, [7003, 7004], [], ['--collector.tcpinfo']);
+    filters.push(lastFilter);
     const after = await ssEstablished(ns, '( sport = :7003 or dport = :7003 or sport = :7004 or dport = :7004 )');
     expect(after).toHaveLength(8);
-    expect(filters).toEqual(['eq', 'none', 'range']);
+    expect(filters).toEqual(['eq', 'none', 'range', 'eq']);
 
-    for (const samples of [filtered, unfiltered, ranged]) {
+    for (const samples of [filtered, unfiltered, ranged, alone]) {
       const retransmitted = (port: number, direction: string): number => valueOf(samples, 'tcpstate_tcpinfo_retransmitted_segments', { port: String(port), direction });
       expect(retransmitted(7004, 'remote') + retransmitted(7004, 'local'), drops.description).toBeGreaterThan(0);
       expect([retransmitted(7003, 'remote'), retransmitted(7003, 'local')]).toEqual([0, 0]);
