@@ -66,8 +66,10 @@ export const tcpinfoCollector: TableCollector<typeof TCPINFO_FLAGS> = {
         const watched = watchedPorts(selection, options.remotePorts);
         const summary = new TcpInfoSummary(watched.series.length);
         if (watched.series.length > 0) {
+          const selected = performance.now();
           const result = await dumpTcpInfo(host.source, dump, watched, summary, options.portFilter, logger);
-          debugDump(logger, { series: watched.series.length, filter: result.filter, records: result.records, rodeCountingDump: scans.has(host), ms: performance.now() - started });
+          const now = performance.now();
+          debugDump(logger, { series: watched.series.length, filter: result.filter, records: result.records, rodeCountingDump: scans.has(host), selectMs: selected - started, dumpMs: now - selected });
         }
         reportTcpInfo(registry, summary, watched);
       },
