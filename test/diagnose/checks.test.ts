@@ -8,6 +8,7 @@ import { checkListenQueue } from '../../src/diagnose/checks/listen-queue.js';
 import { checkSynFlood, checkSynQueueDrops, checkSyncookies } from '../../src/diagnose/checks/syn.js';
 import { checkEphemeralPorts, checkTimeWaitBuckets, checkTwRecycle } from '../../src/diagnose/checks/time-wait.js';
 import { checkResets, checkRetransmissions } from '../../src/diagnose/checks/traffic.js';
+import { checkUpstreams } from '../../src/diagnose/checks/upstreams.js';
 import type { Finding } from '../../src/diagnose/finding.js';
 import { rate } from '../../src/diagnose/observation.js';
 import { oneLook, twoLooks, type SnapshotBuilder } from './snapshots.js';
@@ -72,7 +73,7 @@ describe('collectors (TCPStateCollectorFailing)', () => {
   it('all succeeded: ok, naming them and the socket source', () => {
     const finding = only(checkCollectors(twoLooks()));
     expect(finding.severity).toBe('ok');
-    expect(finding.headline).toContain('all 5 succeeded');
+    expect(finding.headline).toContain('all 6 succeeded');
     expect(finding.headline).toContain('netlink');
   });
 
@@ -471,5 +472,50 @@ describe('keepalive coverage and detection time (info)', () => {
     const finding = only(checkKeepalive(oneLook(tuned)));
     expect(finding.severity).toBe('ok');
     expect(finding.headline).toContain('7m 30s');
+  });
+});
+
+describe('the worst upstream (tcpinfo, direction="remote")', () => {
+  const lossy = (b: SnapshotBuilder, retransmitted: number, sent: number) =>
+    b.upstream('6379', { rtts: [0.002, 0.004, 0.03], minRtt: 0.0002, retransmitted, sent, recovery: 1, loss: 1 });
+
+  it('healthy: names the worst upstream, its share, median RTT and floor, as ok', () => {
+    const finding = only(checkUpstreams(twoLooks({ after: (b) => b.upstream('5432', { rtts: [0.0003, 0.0004, 0.0004, 0.0006], minRtt: 0.00012, retransmitted: 2, sent: 210_000 }) })));
+    expect(finding.severity).toBe('ok');
+    expect(finding.labels).toEqual({ port: '5432', direction: 'remote' });
+    expect(finding.headline).toBe('Worst upstream: port 5432: 4 connections, 0.01% of 10000 segments retransmitted in the last 10 s, median RTT ≤ 0.5 ms (floor 0.12 ms)');
+  });
+
+  it('a lossy upstream: a warning naming it, judged on the segments between the two looks', () => {
+    const finding = only(checkUpstreams(twoLooks({ before: (b) => lossy(b, 100, 10_000), after: (b) => lossy(b, 400, 15_000) })));
+    expect(finding.severity).toBe('warning');
+    expect(finding.labels).toEqual({ port: '6379', direction: 'remote' });
+    expect(finding.headline).toBe('Upstream port 6379 retransmits 6% of its segments: packets are lost on that path');
+    expect(text(finding)).toContain('port 6379: 3 connections, 6% of 5000 segments retransmitted in the last 10 s, median RTT ≤ 5 ms (floor 0.2 ms), 2 in loss recovery');
+    expect(text(finding)).toContain('port 5432: 4 connections');
+  });
+
+  it('near miss: the same share on too few segments is not a warning', () => {
+    const finding = only(checkUpstreams(twoLooks({ before: (b) => lossy(b, 100, 10_000), after: (b) => lossy(b, 130, 10_500) })));
+    expect(finding.severity).toBe('ok');
+    expect(finding.headline).toContain('port 6379');
+  });
+
+  it('connections closed between the looks (the sums fell): judged on the live connections\' lifetime', () => {
+    const finding = only(checkUpstreams(twoLooks({ before: (b) => lossy(b, 900, 20_000), after: (b) => lossy(b, 500, 10_000) })));
+    expect(finding.severity).toBe('warning');
+    expect(text(finding)).toContain('5% of 10000 segments retransmitted over the live connections\' lifetime');
+  });
+
+  it('seen once: the lifetime figures', () => {
+    expect(only(checkUpstreams(oneLook((b) => lossy(b, 500, 10_000)))).severity).toBe('warning');
+  });
+
+  it('not checked without the collector, or without a connection to a watched upstream port', () => {
+    expect(only(checkUpstreams(oneLook((b) => b.disableCollector('tcpinfo')))).headline).toBe('Upstream connection quality: not checked, the tcpinfo collector is disabled (enable it with --collector.tcpinfo)');
+    expect(only(checkUpstreams(oneLook((b) => b.source('procfs')))).headline).toBe('Upstream connection quality: not checked, tcp_info needs the netlink socket source, and this run reads procfs');
+    const none = only(checkUpstreams(oneLook((b) => b.without('tcpstate_tcpinfo_sockets'))));
+    expect(none.severity).toBe('skipped');
+    expect(none.headline).toContain('--collector.sockets.remote-ports');
   });
 });

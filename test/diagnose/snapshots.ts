@@ -73,6 +73,29 @@ export class SnapshotBuilder {
     return this;
   }
 
+  /**
+   * The tcpinfo series of one upstream port (direction="remote"): `rtts` are the sockets' smoothed
+   * RTTs in seconds; `caStates` the sockets in recovery and loss (the rest are open).
+   */
+  upstream(port: string, figures: { rtts: readonly number[]; minRtt: number; retransmitted: number; sent: number; recovery?: number; loss?: number }): this {
+    const labels = { port, direction: 'remote' };
+    const sockets = figures.rtts.length;
+    this.set('tcpstate_tcpinfo_sockets', labels, sockets);
+    for (const le of [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2]) {
+      this.set('tcpstate_tcpinfo_rtt_seconds_bucket', { ...labels, le: String(le) }, figures.rtts.filter((rtt) => rtt <= le).length);
+    }
+    this.set('tcpstate_tcpinfo_rtt_seconds_bucket', { ...labels, le: '+Inf' }, sockets);
+    this.set('tcpstate_tcpinfo_min_rtt_seconds', labels, figures.minRtt);
+    this.set('tcpstate_tcpinfo_retransmitted_segments', labels, figures.retransmitted);
+    this.set('tcpstate_tcpinfo_sent_segments', labels, figures.sent);
+    const recovery = figures.recovery ?? 0;
+    const loss = figures.loss ?? 0;
+    for (const [ca, n] of [['open', sockets - recovery - loss], ['disorder', 0], ['cwr', 0], ['recovery', recovery], ['loss', loss]] as const) {
+      this.set('tcpstate_tcpinfo_ca_state_sockets', { ...labels, ca_state: ca }, n);
+    }
+    return this;
+  }
+
   collector(name: string, error?: string): this {
     this.outcomes.set(name, { name, ok: error === undefined, error, seconds: 0.01 });
     return this;
@@ -125,7 +148,9 @@ export const BASE_COUNTERS: Readonly<Record<string, number>> = {
 
 export function healthyHost(): SnapshotBuilder {
   const builder = new SnapshotBuilder();
-  for (const name of ['sockets', 'sockstat', 'netstat', 'sysctl', 'process']) builder.collector(name);
+  for (const name of ['sockets', 'sockstat', 'netstat', 'sysctl', 'process', 'tcpinfo']) builder.collector(name);
+  // A connection pool to a database on the same LAN: sub-millisecond, no loss.
+  builder.upstream('5432', { rtts: [0.0003, 0.0004, 0.0004, 0.0006], minRtt: 0.00012, retransmitted: 1, sent: 200_000 });
   builder
     .states({ established: 420, time_wait: 300, close_wait: 3, syn_recv: 2, listen: 3, fin_wait2: 4 })
     .states({ established: 10, listen: 1 }, 'ipv6')

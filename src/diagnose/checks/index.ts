@@ -8,6 +8,7 @@ import { checkListenQueue } from './listen-queue.js';
 import { checkSynFlood, checkSynQueueDrops, checkSyncookies } from './syn.js';
 import { checkEphemeralPorts, checkTimeWaitBuckets, checkTwRecycle } from './time-wait.js';
 import { checkResets, checkRetransmissions } from './traffic.js';
+import { checkUpstreams } from './upstreams.js';
 
 /** A pure check: an observation in, one or more findings out (ok or skipped when nothing is wrong). */
 export type Check = (observation: Observation) => Finding[];
@@ -29,6 +30,7 @@ export const CHECKS: readonly Check[] = [
   checkOrphans,
   checkTcpMemory,
   checkRetransmissions,
+  checkUpstreams,
   checkResets,
   checkHalfOpen,
   checkKeepalive,
