@@ -5,7 +5,7 @@ import { HOST_TABLE, type ScrapeContext } from './collectors/collector.js';
 import { COLLECTORS } from './collectors/index.js';
 import type { ScrapePlan } from './collectors/run-collectors.js';
 import { parseConfig, type Config } from './config/config.js';
-import { withDiagnoseDefaults } from './diagnose/collector-defaults.js';
+import { withDiagnoseDefaults, withoutNetlinkOnly } from './diagnose/collector-defaults.js';
 import { runDiagnose, terminalOutput } from './diagnose/run.js';
 import { oneLine, UserFacingError } from './errors.js';
 import { Exporter } from './exporter.js';
@@ -101,9 +101,11 @@ async function collectOnce(config: Config, logger: Logger): Promise<void> {
 async function main(): Promise<void> {
   let command;
   let config: Config;
+  let askedFor: (collector: string) => boolean = () => false;
   try {
     const parsed = parseCommandLine(process.argv.slice(2), COLLECTORS);
     command = parsed.command;
+    askedFor = (collector) => parsed.flags.collectorToggles[collector] === true;
     // diagnose turns the process collector on by default; serve and collect keep theirs.
     config = parseConfig(parsed.flags, command === 'diagnose' ? withDiagnoseDefaults(COLLECTORS) : COLLECTORS);
   } catch (error) {
@@ -117,7 +119,7 @@ async function main(): Promise<void> {
     else if (command === 'diagnose') {
       const { plan, context } = buildScrape(config, logger);
       // exitCode, not exit(): a report piped to a file or `less` is written out in full first.
-      process.exitCode = await runDiagnose(plan, context, config.diagnose, terminalOutput());
+      process.exitCode = await runDiagnose(withoutNetlinkOnly(plan, askedFor), context, config.diagnose, terminalOutput());
     } else await serve(config, logger);
   } catch (error) {
     fail(oneLine(error), error instanceof UserFacingError ? EXIT_USAGE : EXIT_FAILURE);

@@ -73,6 +73,8 @@ export class Exporter {
   private readonly processMetrics: ProcessMetrics | undefined;
   /** Collections in flight, by the collectors they run (collect[] / exclude[] choose a subset). */
   private readonly inFlight = new Map<string, Promise<Collection>>();
+  /** Collector and reason of every unavailability already logged: one line each per process. */
+  private readonly unavailableLogged = new Set<string>();
   /** Collections started so far: what "concurrent scrapes share one collection" is tested by. */
   collections = 0;
 
@@ -111,6 +113,17 @@ export class Exporter {
     return (await pending).render(format);
   }
 
+  /** A collector that cannot work here says why once; later scrapes only show success 0. */
+  private logUnavailable(collector: string, reason: string): void {
+    const key = `${collector}\n${reason}`;
+    if (this.unavailableLogged.has(key)) {
+      this.context.logger.debug({ collector, err: reason }, 'collector unavailable');
+      return;
+    }
+    this.unavailableLogged.add(key);
+    this.context.logger.warn({ collector, err: reason }, 'collector unavailable');
+  }
+
   private async collect(plan: ScrapePlan, deadline: number | undefined): Promise<Collection> {
     this.collections++;
     const meta = new Registry();
@@ -118,8 +131,9 @@ export class Exporter {
     const duration = scrapeGauge(meta, 'tcpstate_scrape_collector_duration_seconds', 'How long the collector took in this scrape.', ['collector']);
 
     const runs = await runCollectors(plan, this.context, undefined, deadline);
-    for (const { name, error, seconds } of runs) {
-      if (error !== undefined) this.context.logger.error({ collector: name, err: error }, 'collector failed');
+    for (const { name, error, seconds, unavailable } of runs) {
+      if (error !== undefined && unavailable === true) this.logUnavailable(name, error);
+      else if (error !== undefined) this.context.logger.error({ collector: name, err: error }, 'collector failed');
       else this.context.logger.debug({ collector: name, seconds }, 'collector succeeded');
       success.set({ collector: name }, error === undefined ? 1 : 0);
       duration.set({ collector: name }, seconds);

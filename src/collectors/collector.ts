@@ -5,6 +5,15 @@ import type { ScanResult, SocketSink, SocketSource } from '../kernel/socket-reco
 import type { OwnerPaths } from '../owners/flags.js';
 import type { ProcRoot } from '../procfs/proc-root.js';
 
+/**
+ * Thrown by a collector that cannot work with what this host offers, a condition no later scrape
+ * changes (the procfs source has no tcp_info). It still fails every scrape (success 0), but the
+ * exporter logs its reason once rather than once per scrape.
+ */
+export class CollectorUnavailableError extends Error {
+  override readonly name = 'CollectorUnavailableError';
+}
+
 /** What every collector may use during one scrape. */
 export interface ScrapeContext {
   readonly proc: ProcRoot;
@@ -37,6 +46,12 @@ export interface TableTally {
   extraTables?(): readonly SocketTable[];
   /** The sink to feed with one table of this scrape, or undefined to leave that table out. */
   sinkFor(table: SocketTable): SocketSink | undefined;
+  /**
+   * Asked for each table sinkFor() left out: a sink that rides along if another tally has that
+   * table dumped, without causing a dump itself. The table is in report()'s `scans` only if it
+   * was dumped; a failed dump does not fail this collector.
+   */
+  riderFor?(table: SocketTable): SocketSink | undefined;
   /** After the dumps: registers the metrics from what the sinks saw, given each table's result. */
   report(registry: Registry, scans: ReadonlyMap<SocketTable, ScanResult>, failures: ReadonlyMap<SocketTable, string>): void | Promise<void>;
   /** Gives back what the tally borrowed (pooled per-port tables), whatever happened. */

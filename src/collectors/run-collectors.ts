@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import type { FlagTable, FlagValues } from '../config/flag.js';
 import { oneLine } from '../errors.js';
 import type { ScanResult } from '../kernel/socket-record.js';
-import { HOST_TABLE, type Collector, type FileCollector, type ScrapeContext, type SocketTable, type TableCollector, type TableTally } from './collector.js';
+import { CollectorUnavailableError, HOST_TABLE, type Collector, type FileCollector, type ScrapeContext, type SocketTable, type TableCollector, type TableTally } from './collector.js';
 import { FanOutSink } from './fan-out-sink.js';
 
 /** What one collector produced in one run. */
@@ -14,6 +14,13 @@ export interface CollectorRun {
   error: string | undefined;
   /** From its start to its report, the shared dump included. */
   seconds: number;
+  /** The failure is a CollectorUnavailableError: the same in every scrape, worth one log line. */
+  unavailable?: true;
+}
+
+/** The run's failure fields for what a collector threw. */
+function failureOf(thrown: unknown): { error: string; unavailable?: true } {
+  return thrown instanceof CollectorUnavailableError ? { error: oneLine(thrown), unavailable: true } : { error: oneLine(thrown) };
 }
 
 /** What one scrape runs: the enabled collectors with their flag values, and the tables to dump. */
@@ -40,13 +47,12 @@ function optionsOf(plan: ScrapePlan, collector: Collector): FlagValues<FlagTable
 async function runFileCollector(collector: FileCollector, plan: ScrapePlan, context: ScrapeContext, newRegistry: () => Registry): Promise<CollectorRun> {
   const registry = newRegistry();
   const started = now();
-  let error: string | undefined;
   try {
     await collector.collect(context, optionsOf(plan, collector), registry);
+    return { name: collector.name, registry, error: undefined, seconds: secondsSince(started) };
   } catch (thrown) {
-    error = oneLine(thrown);
+    return { name: collector.name, registry, ...failureOf(thrown), seconds: secondsSince(started) };
   }
-  return { name: collector.name, registry, error, seconds: secondsSince(started) };
 }
 
 interface Prepared {
@@ -83,17 +89,22 @@ async function runTableCollectors(collectors: readonly TableCollector[], plan: S
     const extra = prepared.flatMap((entry) => entry.tally?.extraTables?.() ?? []);
     for (const table of [...plan.tables, ...extra]) {
       const sinks = [];
+      const riders = [];
       for (const entry of prepared) {
         const sink = entry.tally?.sinkFor(table);
-        if (sink === undefined) continue;
-        sinks.push(sink);
-        entry.wanted.push(table);
+        if (sink !== undefined) {
+          sinks.push(sink);
+          entry.wanted.push(table);
+          continue;
+        }
+        const rider = entry.tally?.riderFor?.(table);
+        if (rider !== undefined) riders.push(rider);
       }
       if (sinks.length === 0) continue;
       const dumpStarted = now();
       try {
-        scans.set(table, await table.source.scan(FanOutSink.of(sinks)));
-        context.logger.debug({ table: table.id, source: table.source.name, sinks: sinks.length, seconds: secondsSince(dumpStarted) }, 'socket table dumped');
+        scans.set(table, await table.source.scan(FanOutSink.of([...sinks, ...riders])));
+        context.logger.debug({ table: table.id, source: table.source.name, sinks: sinks.length + riders.length, seconds: secondsSince(dumpStarted) }, 'socket table dumped');
       } catch (thrown) {
         failures.set(table, oneLine(thrown));
       }
@@ -107,7 +118,7 @@ async function runTableCollectors(collectors: readonly TableCollector[], plan: S
           try {
             await entry.tally.report(registry, scans, failures);
           } catch (thrown) {
-            error = oneLine(thrown);
+            return { name: entry.collector.name, registry, ...failureOf(thrown), seconds: secondsSince(entry.started) };
           }
         }
         return { name: entry.collector.name, registry, error, seconds: secondsSince(entry.started) };

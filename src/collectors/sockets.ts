@@ -1,7 +1,7 @@
 import type { Gauge, Registry } from 'prom-client';
 import { PortTablePool } from '../aggregate/port-table-pool.js';
 import { SocketAggregate } from '../aggregate/socket-aggregate.js';
-import { topN } from '../aggregate/top-n.js';
+import { selectServerPorts } from '../aggregate/server-ports.js';
 import { integerFlag, portListFlag, type FlagValues } from '../config/flag.js';
 import { endpointOfKey } from '../kernel/endpoint-key.js';
 import type { ScanResult } from '../kernel/socket-record.js';
@@ -110,7 +110,7 @@ function report(registry: Registry, options: Options, aggregate: SocketAggregate
 
 /** Server ports: every port with a listener, plus the ones asked for, under the cap. */
 function reportPorts(registry: Registry, options: Options, aggregate: SocketAggregate, scan: ScanResult): void {
-  const selection = topN([...aggregate.listeningPorts(), ...options.ports], (port) => aggregate.localPortTotal(port), options.maxPorts, (a, b) => a - b);
+  const selection = selectServerPorts(aggregate.listeningPorts(), options.ports, (port) => aggregate.localPortTotal(port), options.maxPorts);
   const portSockets = scrapeGauge(registry, 'tcpstate_port_sockets', 'Sockets whose local port is a watched server port, by state; ports beyond the cap are summed into port="other".', ['port', 'state']);
   const queueLength = scrapeGauge(registry, 'tcpstate_listen_queue_length', 'Connections waiting in the accept queue, summed over the listeners on the port.', ['port']);
   const queueLimit = scan.listenQueueLimitKnown

@@ -48,9 +48,13 @@ export function commandLineFlags(values: Readonly<Record<string, RawFlagValue>> 
   return { values, collectorToggles };
 }
 
-/** Every flag there is, global and per collector: what cli.ts offers and the tests walk. */
+/**
+ * Every flag there is, global and per collector: what cli.ts offers and the tests walk. A flag a
+ * collector shares by declaration (tcpinfo watches the sockets collector's ports, with the very
+ * same Flag objects) is listed once, where it first appears.
+ */
 export function allFlags(collectors: readonly CollectorFlags[]): Flag<unknown>[] {
-  return [...Object.values(GLOBAL_FLAG_TABLES).flatMap((table) => Object.values(table)), ...collectors.flatMap((collector) => Object.values(collector.flags))];
+  return [...new Set([...Object.values(GLOBAL_FLAG_TABLES).flatMap((table) => Object.values(table)), ...collectors.flatMap((collector) => Object.values(collector.flags))])];
 }
 
 /** Validates the command line into a Config. Pure: no I/O, every error is one readable line. */

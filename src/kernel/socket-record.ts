@@ -57,8 +57,22 @@ export interface ScanResult {
   listenQueueLimitKnown: boolean;
 }
 
+/**
+ * Encodes one sock_diag dump request: `family` is AF_INET, AF_INET6, or AF_UNSPEC for one walk of
+ * every family (TCPDIAG_GETSOCK). The counting dump has its own; the tcp_info dump passes another.
+ */
+export type DumpRequestEncoder = (family: number, seq: number) => Uint8Array;
+
+/** One dump of the table with a request the caller encodes (extensions, states, a bytecode filter). */
+export type RequestedDump = (sink: SocketSink, encode: DumpRequestEncoder) => Promise<ScanResult>;
+
 /** Streams the kernel's TCP socket table into a sink, one record at a time. */
 export interface SocketSource {
   readonly name: SocketSourceName;
   scan(sink: SocketSink): Promise<ScanResult>;
+  /**
+   * How to make a dump with a request of one's own, or undefined where this source cannot right
+   * now (procfs has no requests; a netlink source that fell back to procfs). Asked per scrape.
+   */
+  requestedDump?(): RequestedDump | undefined;
 }

@@ -2,6 +2,8 @@ import type { EndpointKey } from '../kernel/endpoint-key.js';
 import { HEX_BYTE } from '../kernel/endpoint-key.js';
 import type { SocketRecord } from '../kernel/socket-record.js';
 import type { Family } from '../kernel/tcp.js';
+import { INET_DIAG_MSG_LEN } from './protocol.js';
+import { findAttribute, INET_DIAG_INFO, RTATTR_HDRLEN } from './tcp-info.js';
 
 /** Entries of the remote-endpoint key cache (a power of two). */
 const KEY_CACHE_SIZE = 1024;
@@ -32,10 +34,35 @@ export class InetDiagRecord implements SocketRecord {
   bytes: Uint8Array = EMPTY;
   msgOffset = 0;
   msgLength = 0;
+  /**
+   * Bytes of tcp_info in the current message, as the last `locateInfo()` found them (0: the
+   * message has no INET_DIAG_INFO attribute). Only meaningful right after `locateInfo()`.
+   */
+  infoLength = 0;
   /** Key cache: per entry, the remote address as 4 words (IPv4: one word, rest -1), port, and 4 or 6. */
   private readonly cacheTags = new Int32Array(KEY_CACHE_SIZE * 6).fill(-1);
   /** Filled with strings so that V8 keeps boxed elements: a double-elements array would box a new number on every read. */
   private readonly cacheKeys: Array<number | string> = new Array<number | string>(KEY_CACHE_SIZE).fill('');
+
+  /**
+   * The offset in `bytes` of the current message's struct tcp_info (the INET_DIAG_INFO
+   * attribute's payload), or -1 when the message has none; sets `infoLength`. The attributes are
+   * walked only here, when a sink asks: the counting dump never requests the extension and never
+   * pays for looking for it.
+   */
+  locateInfo(): number {
+    const start = this.msgOffset;
+    const attr = findAttribute(this.bytes, start + INET_DIAG_MSG_LEN, start + this.msgLength, INET_DIAG_INFO);
+    if (attr < 0) {
+      this.infoLength = 0;
+      return -1;
+    }
+    // The attribute's own length (u16, header included), as findAttribute checked it fits.
+    const b = this.bytes;
+    const len = LITTLE_ENDIAN ? b[attr]! | (b[attr + 1]! << 8) : (b[attr]! << 8) | b[attr + 1]!;
+    this.infoLength = len - RTATTR_HDRLEN;
+    return attr + RTATTR_HDRLEN;
+  }
 
   remoteEndpointKey(): EndpointKey {
     const b = this.bytes;
@@ -91,6 +118,7 @@ export class InetDiagRecord implements SocketRecord {
 }
 
 const EMPTY = new Uint8Array(0);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** A big-endian 32-bit word as a signed int (cache tag); `>>> 0` gives the address. */
 function be32(b: Uint8Array, at: number): number {

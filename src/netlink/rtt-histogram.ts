@@ -93,7 +93,8 @@ export class SlotHistograms {
       cumulative += this.counts[base + i]!;
       out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: this.leLabels[i]! }, value: cumulative });
     }
-    out.push({ metricName: `${name}_sum`, labels: { ...labels }, value: this.sums[slot]! * this.secondsPerUnit });
+    // Divided by the units per second, not multiplied by its inverse: 40 µs renders as 0.00004.
+    out.push({ metricName: `${name}_sum`, labels: { ...labels }, value: this.sums[slot]! / Math.round(1 / this.secondsPerUnit) });
     out.push({ metricName: `${name}_count`, labels: { ...labels }, value: cumulative });
     return out;
   }

@@ -16,7 +16,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { ScanResult, SocketSink, SocketSource } from '../kernel/socket-record.js';
+import type { DumpRequestEncoder, RequestedDump, ScanResult, SocketSink, SocketSource } from '../kernel/socket-record.js';
 import type { Family } from '../kernel/tcp.js';
 import { DumpThreadUnusable, sharedDumpThread, WORKER_FILE, type DumpThread } from './dump-thread.js';
 import { NetlinkKernelError } from './errors.js';
@@ -54,11 +54,8 @@ export interface NetlinkSourceOptions {
   sockets?: DiagSockets;
 }
 
-/**
- * Encodes one dump request: `family` is AF_INET, AF_INET6, or AF_UNSPEC for one walk of every
- * family (TCPDIAG_GETSOCK). The counting dump's is encodeRequest; the tcp_info dump passes its own.
- */
-export type DumpRequestEncoder = (family: number, seq: number) => Uint8Array;
+/** The counting dump's encoder is encodeRequest; the tcp_info dump passes its own. */
+export type { DumpRequestEncoder } from '../kernel/socket-record.js';
 
 /** Gives out the sock_diag socket for one dump, and takes it back (`failed`: the dump broke off). */
 export interface DiagSockets {
@@ -137,6 +134,11 @@ export class NetlinkSource implements SocketSource {
     );
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** The tcp_info dump goes through scan() too: same queue, same dump thread. */
+  requestedDump(): RequestedDump {
+    return (sink, encode) => this.scan(sink, encode);
   }
 
   private nextSeq(): number {

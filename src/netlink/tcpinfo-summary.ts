@@ -13,7 +13,7 @@ import { TCP_CA_LOSS, TCP_INFO_LAYOUT, type TcpInfoField, type TcpInfoReader } f
 export const CA_STATES = ['open', 'disorder', 'cwr', 'recovery', 'loss'] as const;
 
 /** The fields whose presence decides whether a series is exported. */
-const TRACKED = ['rtt', 'rttvar', 'minRtt', 'lastDataRecv', 'totalRetrans', 'lost', 'rwndLimited', 'sndbufLimited', 'caState', 'retransmits'] as const satisfies readonly TcpInfoField[];
+const TRACKED = ['rtt', 'rttvar', 'minRtt', 'lastDataRecv', 'totalRetrans', 'lost', 'rwndLimited', 'sndbufLimited', 'caState', 'retransmits', 'segsOut'] as const satisfies readonly TcpInfoField[];
 export type TrackedField = (typeof TRACKED)[number];
 // Offsets read once: the per-socket path then does typed reads at constant offsets.
 const RTT = TCP_INFO_LAYOUT.rtt[0];
@@ -26,6 +26,7 @@ const TOTAL_RETRANS = TCP_INFO_LAYOUT.totalRetrans[0];
 const LOST = TCP_INFO_LAYOUT.lost[0];
 const RWND_LIMITED = TCP_INFO_LAYOUT.rwndLimited[0];
 const SNDBUF_LIMITED = TCP_INFO_LAYOUT.sndbufLimited[0];
+const SEGS_OUT = TCP_INFO_LAYOUT.segsOut[0];
 
 /** One bit per tracked field: presence is recorded per socket, so it must cost one OR. */
 const BIT = Object.fromEntries(TRACKED.map((f, i) => [f, 1 << i])) as Record<TrackedField, number>;
@@ -42,6 +43,8 @@ export class TcpInfoSummary {
   /** Sockets with tcpi_retransmits > 0: an RTO retransmission not yet acknowledged. */
   readonly retransmittingSockets: Float64Array;
   readonly totalRetransSum: Float64Array;
+  /** tcpi_segs_out summed: the segments these sockets sent, retransmissions included (the ratio's denominator). */
+  readonly segsOutSum: Float64Array;
   readonly lostSum: Float64Array;
   readonly rwndLimitedMicrosSum: Float64Array;
   readonly sndbufLimitedMicrosSum: Float64Array;
@@ -60,6 +63,7 @@ export class TcpInfoSummary {
     this.caStateSockets = new Float64Array(slots * CA_STATES.length);
     this.retransmittingSockets = f();
     this.totalRetransSum = f();
+    this.segsOutSum = f();
     this.lostSum = f();
     this.rwndLimitedMicrosSum = f();
     this.sndbufLimitedMicrosSum = f();
@@ -105,6 +109,11 @@ export class TcpInfoSummary {
       this.totalRetransSum[slot]! += totalRetrans;
       this.present |= BIT.totalRetrans;
     }
+    const segsOut = info.u32At(SEGS_OUT);
+    if (segsOut !== undefined) {
+      this.segsOutSum[slot]! += segsOut;
+      this.present |= BIT.segsOut;
+    }
     const lost = info.u32At(LOST);
     if (lost !== undefined) {
       this.lostSum[slot]! += lost;
@@ -147,7 +156,7 @@ export class TcpInfoSummary {
   reset(): void {
     this.rtt.reset();
     this.idle.reset();
-    for (const a of [this.sockets, this.rttvarMicrosSum, this.rttvarSockets, this.caStateSockets, this.retransmittingSockets, this.totalRetransSum, this.lostSum, this.rwndLimitedMicrosSum, this.sndbufLimitedMicrosSum]) a.fill(0);
+    for (const a of [this.sockets, this.rttvarMicrosSum, this.rttvarSockets, this.caStateSockets, this.retransmittingSockets, this.totalRetransSum, this.segsOutSum, this.lostSum, this.rwndLimitedMicrosSum, this.sndbufLimitedMicrosSum]) a.fill(0);
     this.minRttMicros.fill(Infinity);
     this.present = 0;
   }

@@ -4,7 +4,7 @@ import { oneLine } from '../errors.js';
 import { NetlinkUnavailableError } from '../netlink/errors.js';
 import type { ProcRoot } from '../procfs/proc-root.js';
 import { ProcfsSource } from './procfs.js';
-import type { ScanResult, SocketSink, SocketSource, SocketSourceName } from '../kernel/socket-record.js';
+import type { RequestedDump, ScanResult, SocketSink, SocketSource, SocketSourceName } from '../kernel/socket-record.js';
 
 /** Opens the netlink source; throws when netlink cannot be used here. */
 export type NetlinkOpener = () => SocketSource;
@@ -37,6 +37,11 @@ class FallbackSource implements SocketSource {
       }
     }
     return this.fallback.scan(sink);
+  }
+
+  /** Netlink's, until it was refused: procfs has no requests of its own. */
+  requestedDump(): RequestedDump | undefined {
+    return this.fellBack ? undefined : this.primary.requestedDump?.();
   }
 }
 

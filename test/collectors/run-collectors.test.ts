@@ -61,7 +61,8 @@ if (typeof netlink === 'string') console.warn(`skipping the live netlink dump co
 describe('one dump per table per scrape', () => {
   it('with --collector.process on (fixture /proc): one dump, and both collectors report every state alike', async () => {
     const { runs, metrics, dumps } = await scrapeWithProcess((proc) => new ProcfsSource(proc));
-    expect(runs.map((run) => [run.name, run.error])).toEqual(COLLECTORS.map((collector) => [collector.name, undefined]));
+    const enabled = COLLECTORS.filter((collector) => collector.defaultEnabled || collector.name === 'process');
+    expect(runs.map((run) => [run.name, run.error])).toEqual(enabled.map((collector) => [collector.name, undefined]));
     expect(dumps).toBe(1);
     const sockets = byState(metrics, 'tcpstate_sockets');
     expect(sockets.close_wait).toBe(4);
@@ -82,6 +83,18 @@ describe('one dump per table per scrape', () => {
     const setup = scrapeSetup({}, { toggles: { process: true }, source: () => broken });
     const runs = await runCollectors(setup.plan, setup.context);
     expect(Object.fromEntries(runs.map((run) => [run.name, run.error]))).toEqual({ sockets: 'dump broke', process: 'dump broke', sockstat: undefined, netstat: undefined, sysctl: undefined });
+  });
+
+  it('a rider (tcpinfo) rides the sockets collector\'s dump, and alone causes none', async () => {
+    let dumps = 0;
+    const counting = (proc: ProcRoot): SocketSource => ({ name: 'procfs', scan: (sink) => (dumps++, new ProcfsSource(proc).scan(sink)) });
+    const both = scrapeSetup({}, { toggles: { tcpinfo: true }, source: counting });
+    const runs = await runCollectors(both.plan, both.context);
+    expect(dumps).toBe(1);
+    expect(runs.find((run) => run.name === 'tcpinfo')).toMatchObject({ error: expect.stringContaining('tcp_info needs the netlink socket source'), unavailable: true });
+    const alone = scrapeSetup({}, { toggles: { sockets: false, process: false, cgroup: false, netns: false, tcpinfo: true }, source: counting });
+    await runCollectors(alone.plan, alone.context);
+    expect(dumps).toBe(1);
   });
 
   it('no table collector enabled: no dump at all', async () => {

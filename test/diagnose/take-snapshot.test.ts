@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { COLLECTORS } from '../../src/collectors/index.js';
 import { commandLineFlags, parseConfig } from '../../src/config/config.js';
-import { withDiagnoseDefaults } from '../../src/diagnose/collector-defaults.js';
+import { withDiagnoseDefaults, withoutNetlinkOnly } from '../../src/diagnose/collector-defaults.js';
+import { CapturedNetlinkSource } from '../helpers/captured-netlink.js';
 import { takeSnapshot } from '../../src/diagnose/take-snapshot.js';
 import { Exporter } from '../../src/exporter.js';
 import { parseExposition } from '../helpers/exposition.js';
@@ -30,7 +31,7 @@ describe('takeSnapshot runs the exporter\'s collectors in-process', () => {
     expect(sorted(fromSnapshot)).toEqual(sorted(scraped));
     expect(snapshot.takenAtMs).toBe(42_000);
     expect(snapshot.source).toBe('procfs');
-    expect(snapshot.collectors.map((c) => [c.name, c.ok])).toEqual(COLLECTORS.map((c) => [c.name, true]));
+    expect(snapshot.collectors.map((c) => [c.name, c.ok])).toEqual(COLLECTORS.filter((c) => c.defaultEnabled || c.name === 'process').map((c) => [c.name, true]));
   });
 
   it('a collector that fails is recorded with its one-line error; the others still report', async () => {
@@ -47,13 +48,25 @@ describe('takeSnapshot runs the exporter\'s collectors in-process', () => {
 });
 
 describe('diagnose\'s collector defaults', () => {
-  it('turn the process collector on, leave the others (netns included: the pod checks) as they are, and lose to the flags', () => {
+  it('turn the process and tcpinfo collectors on, leave the others (netns included: the pod checks) as they are, and lose to the flags', () => {
     const defaults = withDiagnoseDefaults(COLLECTORS);
-    expect(defaults.map((c) => [c.name, c.defaultEnabled])).toEqual(COLLECTORS.map((c) => [c.name, c.name === 'process' ? true : c.defaultEnabled]));
+    expect(defaults.map((c) => [c.name, c.defaultEnabled])).toEqual(COLLECTORS.map((c) => [c.name, c.name === 'process' || c.name === 'tcpinfo' ? true : c.defaultEnabled]));
     expect(parseConfig(commandLineFlags(), defaults).enabledCollectors).toContain('netns');
     expect(parseConfig(commandLineFlags({}, { netns: false }), defaults).enabledCollectors).not.toContain('netns');
     expect(COLLECTORS.find((c) => c.name === 'process')?.defaultEnabled).toBe(false);
     expect(parseConfig(commandLineFlags(), defaults).enabledCollectors).toContain('process');
     expect(parseConfig(commandLineFlags({}, { process: false }), defaults).enabledCollectors).not.toContain('process');
+  });
+
+  it('tcpinfo only where the socket source is netlink, unless asked for by name', () => {
+    const diagnosePlan = (source: 'netlink' | 'procfs', toggles: Record<string, boolean> = {}) => {
+      const config = parseConfig(commandLineFlags({ 'path.procfs': fixtureProcfs }, toggles), withDiagnoseDefaults(COLLECTORS));
+      const { plan } = scrapeSetup({}, { collectors: COLLECTORS.filter((c) => config.enabledCollectors.includes(c.name)), ...(source === 'netlink' ? { source: () => new CapturedNetlinkSource() } : {}) });
+      return withoutNetlinkOnly(plan, (name) => toggles[name] === true).collectors.map((c) => c.name);
+    };
+    expect(diagnosePlan('netlink')).toContain('tcpinfo');
+    expect(diagnosePlan('procfs')).not.toContain('tcpinfo');
+    expect(diagnosePlan('procfs')).toContain('process');
+    expect(diagnosePlan('procfs', { tcpinfo: true })).toContain('tcpinfo');
   });
 });

@@ -25,6 +25,9 @@ export function netnsTableMetricNames(): Set<string> {
   return new Set([...source.matchAll(/scrapeGauge\(\s*registry,\s*'(tcpstate_netns_[a-z_]+)'/g)].map((match) => match[1]!));
 }
 
+/** The golden scrape of the tcp_info capture (test/fixtures/netlink/tcpinfo): the tcpinfo collector's series. */
+export const goldenTcpInfoMetricsPath = fileURLToPath(new URL('../e2e/golden/metrics-tcpinfo.prom', import.meta.url));
+
 /** Every sample name in an exposition-format text (families and their _bucket/_sum/_count samples). */
 export function sampleNames(exposition: string): Set<string> {
   const names = new Set<string>();
@@ -36,10 +39,10 @@ export function sampleNames(exposition: string): Set<string> {
   return names;
 }
 
-/** Names an exporter emits: those of the golden scrapes, procfs, netlink and cgroup owners, and the netns tables. */
+/** Names an exporter emits: those of the golden scrapes (procfs, netlink, cgroup owners, tcp_info) and the netns tables. */
 export function emittedMetricNames(): Set<string> {
   const names = sampleNames(readFileSync(goldenMetricsPath, 'utf8'));
   for (const name of netnsTableMetricNames()) names.add(name);
-  for (const path of [goldenNetlinkMetricsPath, goldenOwnerMetricsPath]) for (const name of sampleNames(readFileSync(path, 'utf8'))) names.add(name);
+  for (const path of [goldenNetlinkMetricsPath, goldenOwnerMetricsPath, goldenTcpInfoMetricsPath]) for (const name of sampleNames(readFileSync(path, 'utf8'))) names.add(name);
   return names;
 }

@@ -6,7 +6,9 @@
  *
  *   node traffic.mjs '{"seconds":8,"flows":[{"host":"127.0.0.1","port":7001,"connections":2,"chunk":65536,"intervalMs":25}]}'
  *
- * Prints "READY" once every connection is up; exits after `seconds`, or when stdin closes.
+ * Prints "READY" once every connection is up; exits after `seconds`, or when stdin closes. A
+ * line "pause" on stdin stops the writers (the sinks keep reading, so every queue drains) and is
+ * answered with "PAUSED".
  */
 import net from 'node:net';
 
@@ -14,6 +16,7 @@ import net from 'node:net';
 const spec = JSON.parse(process.argv[2] ?? '{}');
 if (!Array.isArray(spec.flows) || !(spec.seconds > 0 && spec.seconds <= 120)) throw new Error('traffic.mjs: need {"seconds": 1..120, "flows": [...]}');
 
+let paused = false;
 const connected = [];
 for (const flow of spec.flows) {
   const host = flow.host ?? '127.0.0.1';
@@ -28,7 +31,7 @@ for (const flow of spec.flows) {
         const client = net.connect({ host, port: flow.port }, () => {
           resolve(undefined);
           // Write only when the previous chunk has left the buffer: a steady, bounded load.
-          setInterval(() => client.writableLength === 0 && client.write(payload), flow.intervalMs);
+          setInterval(() => !paused && client.writableLength === 0 && client.write(payload), flow.intervalMs);
         });
         client.once('error', reject);
       }),
@@ -38,4 +41,12 @@ for (const flow of spec.flows) {
 await Promise.all(connected);
 process.stdout.write('READY\n');
 setTimeout(() => process.exit(0), spec.seconds * 1000);
-process.stdin.on('end', () => process.exit(0)).resume();
+process.stdin
+  .on('data', (chunk) => {
+    if (String(chunk).includes('pause') && !paused) {
+      paused = true;
+      process.stdout.write('PAUSED\n');
+    }
+  })
+  .on('end', () => process.exit(0))
+  .resume();

@@ -39,6 +39,10 @@ describe('tcp_info summary per {port, direction}, against ss -tinoH of the same 
       expect(summary.sockets[slot], `slot ${slot}`).toBe(list.length);
       expect(summary.totalRetransSum[slot], `slot ${slot}`).toBe(sum(list, (s) => Number((s.fields.get('retrans') ?? '0/0').split('/')[1])));
       expect(summary.lostSum[slot], `slot ${slot}`).toBe(sum(list, (s) => ssNumber(s, 'lost') ?? 0));
+      // segs_out only grows, and ss ran right after the dump.
+      const ssSegsOut = sum(list, (s) => ssNumber(s, 'segs_out') ?? 0);
+      expect(summary.segsOutSum[slot]!, `slot ${slot}`).toBeLessThanOrEqual(ssSegsOut);
+      expect(summary.segsOutSum[slot]!, `slot ${slot}`).toBeGreaterThanOrEqual(ssSegsOut * 0.9);
       expect(summary.retransmittingSockets[slot], `slot ${slot}`).toBe(list.filter((s) => s.timer?.name === 'on' && s.timer.count > 0).length);
       expect(summary.minRttSeconds(slot)! * 1000, `slot ${slot}`).toBeCloseTo(Math.min(...list.map((s) => ssNumber(s, 'minrtt')!)), 6);
       const meanVar = sum(list, (s) => Number(s.fields.get('rtt')!.split('/')[1])) / list.length;
@@ -51,13 +55,14 @@ describe('tcp_info summary per {port, direction}, against ss -tinoH of the same 
       for (let ca = 0; ca < CA_STATES.length; ca++) caTotal += summary.caState(slot, ca);
       expect(caTotal).toBe(list.length);
     }
+    expect(Math.max(...summary.segsOutSum)).toBeGreaterThan(100);
     const darkClients = slotOf(7003, 'remote');
     expect(summary.caState(darkClients, CA_STATES.indexOf('loss'))).toBe(2);
     expect(summary.retransmittingSockets[darkClients]).toBe(2);
     expect(summary.lostSum[darkClients]).toBeGreaterThan(0);
     expect(summary.totalRetransSum[slotOf(7002, 'remote')]).toBeGreaterThan(0);
     expect([summary.totalRetransSum[slotOf(7001, 'local')], summary.totalRetransSum[slotOf(7001, 'remote')]]).toEqual([0, 0]);
-    for (const field of ['rtt', 'rttvar', 'minRtt', 'lastDataRecv', 'totalRetrans', 'lost', 'rwndLimited', 'sndbufLimited', 'caState', 'retransmits'] as const) {
+    for (const field of ['rtt', 'rttvar', 'minRtt', 'lastDataRecv', 'totalRetrans', 'lost', 'rwndLimited', 'sndbufLimited', 'caState', 'retransmits', 'segsOut'] as const) {
       expect(summary.has(field), field).toBe(true);
     }
   });
@@ -72,7 +77,7 @@ describe('tcp_info summary per {port, direction}, against ss -tinoH of the same 
     reader.fromInetDiagMessage(bytes, m.payload, m.length);
     old.add(0, reader);
     expect([old.has('rtt'), old.has('lost'), old.has('caState')]).toEqual([true, true, true]);
-    expect([old.has('totalRetrans'), old.has('minRtt'), old.has('rwndLimited'), old.has('sndbufLimited')]).toEqual([false, false, false, false]);
+    expect([old.has('totalRetrans'), old.has('minRtt'), old.has('rwndLimited'), old.has('sndbufLimited'), old.has('segsOut')]).toEqual([false, false, false, false, false]);
     expect(old.minRttSeconds(0)).toBeUndefined();
     summary.reset();
     expect([summary.sockets[0], summary.rtt.count(0), summary.has('rtt'), summary.minRttSeconds(0), summary.meanRttvarSeconds(0)]).toEqual([0, 0, false, undefined, undefined]);

@@ -8,7 +8,9 @@ import { cgroupCollector } from '../../../src/collectors/cgroup.js';
 import { Exporter } from '../../../src/exporter.js';
 import { ReplayedCgroups } from '../../helpers/captured-cgroups.js';
 import { CapturedNetlinkSource } from '../../helpers/captured-netlink.js';
-import { goldenMetricsPath, goldenNetlinkMetricsPath, goldenOwnerMetricsPath } from '../../helpers/emitted-metrics.js';
+import { tcpinfoCollector } from '../../../src/collectors/tcpinfo.js';
+import { CapturedTcpInfoSource } from '../../helpers/captured-tcpinfo.js';
+import { goldenMetricsPath, goldenNetlinkMetricsPath, goldenOwnerMetricsPath, goldenTcpInfoMetricsPath } from '../../helpers/emitted-metrics.js';
 import { scrapeSetup } from '../../helpers/scrape-setup.js';
 import { fixtureProcfs, startExporter, type RunningExporter } from '../../helpers/exporter-process.js';
 import { toolOrSkip } from '../../helpers/require-tool.js';
@@ -101,6 +103,27 @@ describe('the owner series for the captured dump of sockets in made cgroups', ()
     expect(actual).toMatch(/^tcpstate_owner_sockets\{namespace="",pod="",uid="",container="memcached",unit="",state="established"\} 3$/m);
     expect(actual).toMatch(/^tcpstate_owner_port_sockets\{namespace="",pod="",uid="",container="",unit="web.service",port="8080",state="close_wait"\} 2$/m);
     expectGolden(goldenOwnerMetricsPath, actual);
+    const promtool = toolOrSkip('promtool', 'prometheus');
+    if (!promtool.available) return;
+    const file = join(mkdtempSync(join(tmpdir(), 'tcpstate-golden-')), 'metrics.prom');
+    writeFileSync(file, actual.replace(/<duration>/g, '0.001'));
+    const { stdout, stderr } = await run('sh', ['-c', `${promtool.path!} check metrics < "${file}"; echo "exit=$?"`]);
+    expect(stdout + stderr).toBe('exit=0\n');
+  });
+});
+
+describe('the tcpinfo series for the captured tcp_info dump', () => {
+  // The capture's clean (7001), lossy (7002), blackholed (7003) and unread (7004) connections,
+  // replayed through the real parser and collector: every tcpstate_tcpinfo_ series pinned by a
+  // real emission, both directions.
+  it('matches test/e2e/golden/metrics-tcpinfo.prom, and passes promtool check metrics', async () => {
+    const ports = ['7001,7002,7003,7004'];
+    const { plan, context } = scrapeSetup({ 'collector.sockets.ports': ports, 'collector.sockets.remote-ports': ports }, { collectors: [tcpinfoCollector], source: () => new CapturedTcpInfoSource() });
+    const actual = normalize((await new Exporter(plan, context, { processMetrics: false }).scrape()).body);
+    expect(actual).toMatch(/^tcpstate_scrape_collector_success\{collector="tcpinfo"\} 1$/m);
+    expect(actual).toMatch(/^tcpstate_tcpinfo_ca_state_sockets\{port="7003",direction="remote",ca_state="loss"\} 2$/m);
+    expect(actual).toMatch(/^tcpstate_tcpinfo_retransmitted_segments\{port="7001",direction="local"\} 0$/m);
+    expectGolden(goldenTcpInfoMetricsPath, actual);
     const promtool = toolOrSkip('promtool', 'prometheus');
     if (!promtool.available) return;
     const file = join(mkdtempSync(join(tmpdir(), 'tcpstate-golden-')), 'metrics.prom');
