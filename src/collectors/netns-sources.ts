@@ -42,6 +42,7 @@ function isRefusal(error: unknown, modules: NetlinkModules): boolean {
 export class NamespaceTableSources {
   private readonly kept = new Map<number, Kept>();
   private netlinkRefused: string | undefined;
+  private shape: { families: readonly import('../kernel/tcp.js').Family[]; singleWalk: boolean } | undefined;
 
   /** One namespace's source for this scrape; `name` and `ownHash` say what the last scan used and found. */
   sourceFor(proc: ProcRoot, inode: number, pid: number, method: TableMethod, logger: Logger): NamespaceTableSource {
@@ -58,17 +59,20 @@ export class NamespaceTableSources {
   }
 
   /** @internal */
-  async netlinkFor(proc: ProcRoot, inode: number, pid: number): Promise<Kept> {
+  async netlinkFor(nsPath: string, inode: number): Promise<Kept> {
     const modules = await loadNetlink();
     let kept = this.kept.get(inode);
     if (kept === undefined) {
-      // The host's probe tells the request shape and families; every namespace runs the same kernel.
-      const shape = modules.probe.createNetlinkSource({ thread: 'inline' });
-      const socket = new modules.socket.NamespaceSocket(proc.path(String(pid), 'ns', 'net'), inode);
-      kept = { socket, source: new modules.source.NetlinkSource(shape.families, { thread: 'inline', sockets: socket }, shape.singleWalk) };
+      // The host's probe tells the request shape and families; every namespace runs the same
+      // kernel, so it is made once, not once per namespace.
+      const shape = (this.shape ??= modules.probe.createNetlinkSource({ thread: 'inline' }));
+      const socket = new modules.socket.NamespaceSocket(nsPath, inode);
+      // thread 'auto': the dumps run on the process's one dump thread (the socket, opened inside
+      // the namespace on this thread, is handed over by descriptor); inline where it cannot run.
+      kept = { socket, source: new modules.source.NetlinkSource(shape.families, { thread: 'auto', sockets: socket }, shape.singleWalk) };
       this.kept.set(inode, kept);
     }
-    kept.socket.nsPath = proc.path(String(pid), 'ns', 'net');
+    kept.socket.nsPath = nsPath;
     return kept;
   }
 
@@ -108,7 +112,7 @@ export class NamespaceTableSource implements SocketSource {
     if (this.method === 'netlink' || (this.method === 'auto' && this.sources.useNetlinkInAuto)) {
       let kept: Kept | undefined;
       try {
-        kept = await this.sources.netlinkFor(this.proc, this.inode, this.pid);
+        kept = await this.sources.netlinkFor(this.proc.path(String(this.pid), 'ns', 'net'), this.inode);
         const result = await kept.source.scan(sink);
         this.name = 'netlink';
         this.ownHash = kept.socket.ownHash === undefined ? 'unknown' : String(kept.socket.ownHash);
