@@ -8,7 +8,8 @@ import { DEFAULT_RUNTIME_ROOTS, RuntimeState, type RuntimeStateRoots } from '../
 import type { ProcRoot } from '../procfs/proc-root.js';
 import type { ScrapeContext, SocketTable, TableCollector } from './collector.js';
 import { scrapeGauge } from './metric-helpers.js';
-import { addCounters, namespaceWeight, readNamespaceCounters, reportCounters, type NamespaceCounters } from './netns-counters.js';
+import { NamespaceCounterFiles } from './netns-counter-files.js';
+import { addCounters, namespaceWeight, parseNamespaceCounters, reportCounters, type NamespaceCounters } from './netns-counters.js';
 import { NamespaceTableSources, type NamespaceTableSource } from './netns-sources.js';
 import { NamespaceTable, reportTables, TableBudget, TableSnapshots, type TableRow } from './netns-tables.js';
 
@@ -66,7 +67,7 @@ function namerFor(options: Options): OwnerNamer {
 
 const snapshots = new TableSnapshots();
 const tableSources = new NamespaceTableSources();
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const counterFiles = new NamespaceCounterFiles();
 
 interface Counted {
   ns: DiscoveredNetns & { pid: number };
@@ -74,19 +75,20 @@ interface Counted {
 }
 
 /**
- * Each namespace's counters, read through its lowest pid; a namespace whose files cannot be read,
- * or whose pid left it meanwhile (and might be reused elsewhere), is left out.
+ * Each namespace's counters, through files opened via its lowest pid and kept open; a namespace
+ * whose files cannot be read, or whose pid left it before they were opened (and might be reused
+ * elsewhere), is left out. All synchronous, in one batch: at a hundred namespaces it is ~10 ms of
+ * preads, and yielding between namespaces would only add turns of the loop.
  */
-async function readAllCounters(proc: ProcRoot, namespaces: readonly DiscoveredNetns[]): Promise<{ counted: Counted[]; unreadable: number }> {
+function readAllCounters(proc: ProcRoot, namespaces: readonly DiscoveredNetns[]): { counted: Counted[]; unreadable: number } {
   const counted: Counted[] = [];
   let unreadable = 0;
-  for (const [i, ns] of namespaces.entries()) {
+  for (const ns of namespaces) {
     if (ns.pid === undefined) continue;
-    const counters = readNamespaceCounters(proc.path(String(ns.pid), 'net'));
-    const still = parseNetnsLink(proc.readLinkSyncIfPresent(String(ns.pid), 'ns', 'net')) === ns.inode;
-    if (counters === undefined || !still) unreadable++;
-    else counted.push({ ns: { ...ns, pid: ns.pid }, counters });
-    if (i % 16 === 15) await nextTurn();
+    const pid = ns.pid;
+    const texts = counterFiles.read(ns.inode, proc.path(String(pid), 'net'), () => parseNetnsLink(proc.readLinkSyncIfPresent(String(pid), 'ns', 'net')) === ns.inode);
+    if (texts === undefined) unreadable++;
+    else counted.push({ ns: { ...ns, pid }, counters: parseNamespaceCounters(texts, (file) => counterFiles.pathOf(ns.inode, file)) });
   }
   return { counted, unreadable };
 }
@@ -105,7 +107,8 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
     const discovery = new NetnsDiscovery({ proc });
     const found = await discovery.discover();
     const others = found.namespaces.filter((ns) => !ns.own);
-    const { counted, unreadable } = await readAllCounters(proc, others);
+    const { counted, unreadable } = readAllCounters(proc, others);
+    counterFiles.retain(new Set(others.map((ns) => ns.inode)));
     const cap = topN(counted, (entry) => namespaceWeight(entry.counters), options.maxNamespaces, (a, b) => a.ns.inode - b.ns.inode);
     const namer = namerFor(options);
     const kept = await Promise.all(cap.kept.map(async (entry) => ({ ...entry, labels: labelRecord(await discovery.ownerLabels(entry.ns, namer)) })));
