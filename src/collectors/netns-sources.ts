@@ -4,6 +4,9 @@ import type { ScanResult, SocketSink, SocketSource, SocketSourceName } from '../
 import { ProcRoot } from '../procfs/proc-root.js';
 import { ProcfsSource } from '../sources/procfs.js';
 
+/** A pid inside the namespace, or the path of a bind mount of it. */
+export type NamespacePlace = { pid: number } | { bindMount: string };
+
 /** How a namespace's table is read: --collector.netns.tables, less `off`. */
 export type TableMethod = 'auto' | 'netlink' | 'procfs';
 
@@ -44,9 +47,13 @@ export class NamespaceTableSources {
   private netlinkRefused: string | undefined;
   private shape: { families: readonly import('../kernel/tcp.js').Family[]; singleWalk: boolean } | undefined;
 
-  /** One namespace's source for this scrape; `name` and `ownHash` say what the last scan used and found. */
-  sourceFor(proc: ProcRoot, inode: number, pid: number, method: TableMethod, logger: Logger): NamespaceTableSource {
-    return new NamespaceTableSource(this, proc, inode, pid, method, logger);
+  /**
+   * One namespace's source for this scrape; `name` and `ownHash` say what the last scan used and
+   * found. `where` is a pid inside it, or, for a namespace that only a bind mount keeps alive
+   * (`ip netns add` with no process), the bind mount: entered over netlink, with no procfs table.
+   */
+  sourceFor(proc: ProcRoot, inode: number, where: NamespacePlace, method: TableMethod, logger: Logger): NamespaceTableSource {
+    return new NamespaceTableSource(this, proc, inode, where, method, logger);
   }
 
   /** Closes the kept sockets of namespaces not in `alive` (a kept socket holds its namespace alive). */
@@ -83,6 +90,11 @@ export class NamespaceTableSources {
     logger.warn({ err: this.netlinkRefused, source: 'procfs' }, 'cannot open sock_diag sockets inside other network namespaces (needs CAP_SYS_ADMIN); reading their /proc/<pid>/net/tcp instead');
   }
 
+  /** Whether a table can be read through a bind mount alone (netlink only): `method` allows it and netlink was not refused. */
+  readsBindMounts(method: TableMethod | 'off'): boolean {
+    return method === 'netlink' || (method === 'auto' && this.useNetlinkInAuto);
+  }
+
   /** @internal */
   get useNetlinkInAuto(): boolean {
     return this.netlinkRefused === undefined;
@@ -103,7 +115,7 @@ export class NamespaceTableSource implements SocketSource {
     private readonly sources: NamespaceTableSources,
     private readonly proc: ProcRoot,
     private readonly inode: number,
-    private readonly pid: number,
+    private readonly where: NamespacePlace,
     private readonly method: TableMethod,
     private readonly logger: Logger,
   ) {}
@@ -112,7 +124,8 @@ export class NamespaceTableSource implements SocketSource {
     if (this.method === 'netlink' || (this.method === 'auto' && this.sources.useNetlinkInAuto)) {
       let kept: Kept | undefined;
       try {
-        kept = await this.sources.netlinkFor(this.proc.path(String(this.pid), 'ns', 'net'), this.inode);
+        const nsPath = 'pid' in this.where ? this.proc.path(String(this.where.pid), 'ns', 'net') : this.where.bindMount;
+        kept = await this.sources.netlinkFor(nsPath, this.inode);
         const result = await kept.source.scan(sink);
         this.name = 'netlink';
         this.ownHash = kept.socket.ownHash === undefined ? 'unknown' : String(kept.socket.ownHash);
@@ -123,7 +136,8 @@ export class NamespaceTableSource implements SocketSource {
         this.sources.refused(error, this.logger);
       }
     }
-    const result = await new ProcfsSource(new ProcRoot(this.proc.path(String(this.pid))), NAMESPACE_READ_BYTES).scan(sink);
+    if (!('pid' in this.where)) throw new Error(`network namespace ${this.inode} has no process, so no /proc/<pid>/net/tcp: its table can be read only over netlink`);
+    const result = await new ProcfsSource(new ProcRoot(this.proc.path(String(this.where.pid))), NAMESPACE_READ_BYTES).scan(sink);
     this.name = 'procfs';
     return result;
   }

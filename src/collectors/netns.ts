@@ -10,7 +10,7 @@ import type { ScrapeContext, SocketTable, TableCollector } from './collector.js'
 import { scrapeGauge } from './metric-helpers.js';
 import { NamespaceCounterFiles } from './netns-counter-files.js';
 import { addCounters, namespaceWeight, parseNamespaceCounters, reportCounters, type NamespaceCounters } from './netns-counters.js';
-import { NamespaceTableSources, type NamespaceTableSource } from './netns-sources.js';
+import { NamespaceTableSources, type NamespacePlace, type NamespaceTableSource } from './netns-sources.js';
 import { NamespaceTable, reportTables, TableBudget, TableSnapshots, type TableRow } from './netns-tables.js';
 
 const absoluteDir = (value: string): string | undefined => (isAbsolute(value) ? undefined : `expected an absolute directory, got ${JSON.stringify(value)}`);
@@ -114,21 +114,30 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
     const kept = await Promise.all(cap.kept.map(async (entry) => ({ ...entry, labels: labelRecord(await discovery.ownerLabels(entry.ns, namer)) })));
     let other: NamespaceCounters | undefined;
     for (const entry of cap.folded) other = addCounters(other, entry.counters);
+    // Namespaces only a bind mount keeps alive: no /proc/<pid>/net, so no counters (nothing to
+    // rank them by: they take the slots the cap leaves, by inode), but a table over netlink.
+    const bindOnly = others.filter((ns) => ns.pid === undefined && ns.bindMounts.length > 0);
+    const readable = tableSources.readsBindMounts(options.tables) ? bindOnly : [];
+    const bindKept = readable.slice(0, Math.max(0, options.maxNamespaces - kept.length));
+    const bindFolded = readable.length - bindKept.length;
+    const bindLabelled = await Promise.all(bindKept.map(async (ns) => ({ ns, labels: labelRecord(await discovery.ownerLabels(ns, namer)) })));
 
     // Tables: the kept namespaces, stalest first, each guarded by the shared budget.
     const budget = new TableBudget(options.tableBudget);
     const tables = new Map<SocketTable, { inode: number; labels: Record<string, string>; sink: NamespaceTable | undefined; skipped: boolean; source: NamespaceTableSource }>();
     const method = options.tables;
     if (method !== 'off') {
-      const byInode = new Map(kept.map((entry) => [entry.ns.inode, entry]));
+      const byInode = new Map<number, { labels: Record<string, string>; where: NamespacePlace }>();
+      for (const entry of kept) byInode.set(entry.ns.inode, { labels: entry.labels, where: { pid: entry.ns.pid } });
+      for (const entry of bindLabelled) byInode.set(entry.ns.inode, { labels: entry.labels, where: { bindMount: entry.ns.bindMounts[0]! } });
       for (const inode of snapshots.dumpOrder([...byInode.keys()])) {
         const entry = byInode.get(inode)!;
-        const source = tableSources.sourceFor(proc, inode, entry.ns.pid, method, logger);
+        const source = tableSources.sourceFor(proc, inode, entry.where, method, logger);
         const state = { inode, labels: entry.labels, sink: undefined as NamespaceTable | undefined, skipped: false, source };
         tables.set({ id: `netns:${inode}`, source: budget.guard(source, () => (state.skipped = true)) }, state);
       }
     }
-    const keptInodes = new Set(kept.map((entry) => entry.ns.inode));
+    const keptInodes = new Set([...kept.map((entry) => entry.ns.inode), ...bindKept.map((ns) => ns.inode)]);
     snapshots.retain(keptInodes);
     tableSources.retain(keptInodes);
 
@@ -166,10 +175,10 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
         reportCounters(registry, counterRows, LABEL_NAMES);
         if (options.tables !== 'off') reportTables(registry, rows, LABEL_NAMES, options.maxPorts, now);
 
-        const namespaces = scrapeGauge(registry, 'tcpstate_netns_namespaces', "Network namespaces found besides the exporter's own, by what became of them this scrape: reported, folded into netns=\"other\" by the cap, without_process (only a bind mount: nothing to read through), unreadable (permission, or the process left).", ['state']);
-        namespaces.set({ state: 'reported' }, kept.length);
-        namespaces.set({ state: 'folded' }, cap.folded.length);
-        namespaces.set({ state: 'without_process' }, others.filter((ns) => ns.pid === undefined).length);
+        const namespaces = scrapeGauge(registry, 'tcpstate_netns_namespaces', "Network namespaces found besides the exporter's own, by what became of them this scrape: reported, folded into netns=\"other\" by the cap, without_process (only a bind mount and no netlink: nothing to read through; over netlink such a namespace is reported with its table and no counters), unreadable (permission, or the process left).", ['state']);
+        namespaces.set({ state: 'reported' }, kept.length + bindKept.length);
+        namespaces.set({ state: 'folded' }, cap.folded.length + bindFolded);
+        namespaces.set({ state: 'without_process' }, others.filter((ns) => ns.pid === undefined).length - readable.length);
         namespaces.set({ state: 'unreadable' }, unreadable);
         if (options.tables !== 'off') {
           const outcome = scrapeGauge(registry, 'tcpstate_netns_tables', 'Namespace socket tables this scrape: dumped, skipped (the budget was spent; the last dump is reported with its age), failed (the namespace went away).', ['outcome']);
