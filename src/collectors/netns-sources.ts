@@ -3,6 +3,8 @@ import { oneLine } from '../errors.js';
 import type { ScanResult, SocketSink, SocketSource, SocketSourceName } from '../kernel/socket-record.js';
 import { ProcRoot } from '../procfs/proc-root.js';
 import { ProcfsSource } from '../sources/procfs.js';
+import { DumpPace, NamespaceDumpBatch } from './netns-batch.js';
+import type { NamespaceTable, TableBudget } from './netns-tables.js';
 
 /** A pid inside the namespace, or the path of a bind mount of it. */
 export type NamespacePlace = { pid: number } | { bindMount: string };
@@ -26,8 +28,11 @@ const loadNetlink = (): Promise<NetlinkModules> =>
 
 interface Kept {
   socket: import('../netlink/netns-socket.js').NamespaceSocket;
-  source: SocketSource;
+  source: import('../netlink/source.js').NetlinkSource;
 }
+
+/** As the netlink source's default: a recv() waiting longer fails the dump. */
+const RECEIVE_TIMEOUT_MS = 5000;
 
 /** Refusals that mean "no privilege for this here", not "this namespace broke": setns without CAP_SYS_ADMIN, an unreadable ns link. */
 function isRefusal(error: unknown, modules: NetlinkModules): boolean {
@@ -45,6 +50,7 @@ function isRefusal(error: unknown, modules: NetlinkModules): boolean {
 export class NamespaceTableSources {
   private readonly kept = new Map<number, Kept>();
   private netlinkRefused: string | undefined;
+  private readonly pace = new DumpPace();
   private shape: { families: readonly import('../kernel/tcp.js').Family[]; singleWalk: boolean } | undefined;
 
   /**
@@ -52,8 +58,13 @@ export class NamespaceTableSources {
    * found. `where` is a pid inside it, or, for a namespace that only a bind mount keeps alive
    * (`ip netns add` with no process), the bind mount: entered over netlink, with no procfs table.
    */
-  sourceFor(proc: ProcRoot, inode: number, where: NamespacePlace, method: TableMethod, logger: Logger): NamespaceTableSource {
-    return new NamespaceTableSource(this, proc, inode, where, method, logger);
+  sourceFor(proc: ProcRoot, inode: number, where: NamespacePlace, method: TableMethod, logger: Logger, sink: NamespaceTable, batch: NamespaceDumpBatch | undefined): NamespaceTableSource {
+    return new NamespaceTableSource(this, proc, inode, where, method, logger, sink, batch);
+  }
+
+  /** This scrape's batch of netlink dumps, paced by what earlier chunks took; undefined for procfs. */
+  batchFor(method: TableMethod, budget: TableBudget): NamespaceDumpBatch | undefined {
+    return method === 'procfs' ? undefined : new NamespaceDumpBatch(this.pace, budget, RECEIVE_TIMEOUT_MS);
   }
 
   /** Closes the kept sockets of namespaces not in `alive` (a kept socket holds its namespace alive). */
@@ -110,6 +121,7 @@ export class NamespaceTableSource implements SocketSource {
   name: SocketSourceName = 'procfs';
   /** 'true', 'false' or 'unknown': whether the namespace has a TCP hash table of its own. */
   ownHash = 'unknown';
+  private kept: Kept | undefined;
 
   constructor(
     private readonly sources: NamespaceTableSources,
@@ -118,17 +130,43 @@ export class NamespaceTableSource implements SocketSource {
     private readonly where: NamespacePlace,
     private readonly method: TableMethod,
     private readonly logger: Logger,
+    /** The table the collector tallies this namespace into; a batch dumps straight into it. */
+    readonly ownSink: NamespaceTable,
+    private readonly batch: NamespaceDumpBatch | undefined,
   ) {}
 
+  private get usesNetlink(): boolean {
+    return this.method === 'netlink' || (this.method === 'auto' && this.sources.useNetlinkInAuto);
+  }
+
+  /** Whether a batch may take this namespace's dump along with another's. */
+  get batchable(): boolean {
+    return this.usesNetlink;
+  }
+
+  /** The kept socket and source of this namespace (opened on first use). */
+  async keptSocket(): Promise<Kept> {
+    const nsPath = 'pid' in this.where ? this.proc.path(String(this.where.pid), 'ns', 'net') : this.where.bindMount;
+    return (this.kept = await this.sources.netlinkFor(nsPath, this.inode));
+  }
+
   async scan(sink: SocketSink): Promise<ScanResult> {
-    if (this.method === 'netlink' || (this.method === 'auto' && this.sources.useNetlinkInAuto)) {
-      let kept: Kept | undefined;
+    if (this.usesNetlink) {
       try {
-        const nsPath = 'pid' in this.where ? this.proc.path(String(this.where.pid), 'ns', 'net') : this.where.bindMount;
-        kept = await this.sources.netlinkFor(nsPath, this.inode);
-        const result = await kept.source.scan(sink);
+        let result: ScanResult | undefined;
+        if (this.batch !== undefined) {
+          if (sink === this.ownSink) result = await this.batch.scan(this);
+          else if (this.batch.began(this)) {
+            // Another collector shares the table: what the batch put in ours is dropped, and
+            // the namespace is dumped again into every sink.
+            await this.batch.scan(this).catch(() => undefined);
+            this.ownSink.clear();
+          }
+        }
+        result ??= await (await this.keptSocket()).source.scan(sink);
         this.name = 'netlink';
-        this.ownHash = kept.socket.ownHash === undefined ? 'unknown' : String(kept.socket.ownHash);
+        const ownHash = this.kept?.socket.ownHash;
+        this.ownHash = ownHash === undefined ? 'unknown' : String(ownHash);
         return result;
       } catch (error) {
         // A refusal comes before any socket reached the sink, so procfs can take over cleanly.

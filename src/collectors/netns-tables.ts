@@ -19,6 +19,14 @@ export class NamespaceTable implements SocketSink {
   /** The listeners' backlog limits, where the source knows them (netlink). */
   readonly listenQueueLimitByPort = new Map<number, number>();
 
+  /** Back to empty (a batch's dump into it is being replaced). */
+  clear(): void {
+    this.stateCounts.fill(0);
+    this.closeWaitByPort.clear();
+    this.listenQueueByPort.clear();
+    this.listenQueueLimitByPort.clear();
+  }
+
   add(socket: SocketRecord): void {
     const slot = stateSlot(socket.state);
     if (slot < 0) return;
@@ -47,20 +55,28 @@ export class TableBudget {
 
   constructor(readonly seconds: number) {}
 
-  /** Wraps a namespace's source so that it refuses to start once the budget is spent. */
-  guard(source: SocketSource, onSkipped: () => void): SocketSource {
+  /**
+   * Wraps a namespace's source so that it refuses to start once the budget is spent; `began`
+   * says its dump already started within the budget (a batch took it along with another's).
+   */
+  guard(source: SocketSource, onSkipped: () => void, began: () => boolean = () => false): SocketSource {
     return {
       name: source.name,
       scan: (sink: SocketSink): Promise<ScanResult> => {
         const now = performance.now();
         this.started ??= now;
-        if (now - this.started > this.seconds * 1000) {
+        if (now - this.started > this.seconds * 1000 && !began()) {
           onSkipped();
           return Promise.reject(new BudgetSpent(this.seconds));
         }
         return source.scan(sink);
       },
     };
+  }
+
+  /** What is left of the budget (ms); all of it before the first dump. */
+  remainingMs(): number {
+    return this.seconds * 1000 - (this.started === undefined ? 0 : performance.now() - this.started);
   }
 
   /** Seconds from the first dump to now; 0 when nothing was dumped. */

@@ -124,17 +124,20 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
 
     // Tables: the kept namespaces, stalest first, each guarded by the shared budget.
     const budget = new TableBudget(options.tableBudget);
-    const tables = new Map<SocketTable, { inode: number; labels: Record<string, string>; sink: NamespaceTable | undefined; skipped: boolean; source: NamespaceTableSource }>();
+    const tables = new Map<SocketTable, { inode: number; labels: Record<string, string>; sink: NamespaceTable; skipped: boolean; source: NamespaceTableSource }>();
     const method = options.tables;
     if (method !== 'off') {
       const byInode = new Map<number, { labels: Record<string, string>; where: NamespacePlace }>();
       for (const entry of kept) byInode.set(entry.ns.inode, { labels: entry.labels, where: { pid: entry.ns.pid } });
       for (const entry of bindLabelled) byInode.set(entry.ns.inode, { labels: entry.labels, where: { bindMount: entry.ns.bindMounts[0]! } });
+      const batch = tableSources.batchFor(method, budget);
       for (const inode of snapshots.dumpOrder([...byInode.keys()])) {
         const entry = byInode.get(inode)!;
-        const source = tableSources.sourceFor(proc, inode, entry.where, method, logger);
-        const state = { inode, labels: entry.labels, sink: undefined as NamespaceTable | undefined, skipped: false, source };
-        tables.set({ id: `netns:${inode}`, source: budget.guard(source, () => (state.skipped = true)) }, state);
+        const sink = new NamespaceTable();
+        const source = tableSources.sourceFor(proc, inode, entry.where, method, logger, sink, batch);
+        batch?.add(source);
+        const state = { inode, labels: entry.labels, sink, skipped: false, source };
+        tables.set({ id: `netns:${inode}`, source: budget.guard(source, () => (state.skipped = true), () => batch?.began(source) ?? false) }, state);
       }
     }
     const keptInodes = new Set([...kept.map((entry) => entry.ns.inode), ...bindKept.map((ns) => ns.inode)]);
@@ -144,16 +147,14 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
     return {
       extraTables: () => [...tables.keys()],
       sinkFor(table) {
-        const state = tables.get(table);
-        if (state === undefined) return undefined;
-        return (state.sink = new NamespaceTable());
+        return tables.get(table)?.sink;
       },
       report(registry, scans: ReadonlyMap<SocketTable, ScanResult>, failures) {
         const now = performance.now();
         const outcomes = { dumped: 0, skipped: 0, failed: 0 };
         for (const [table, state] of tables) {
           const scan = scans.get(table);
-          if (scan !== undefined && state.sink !== undefined) {
+          if (scan !== undefined) {
             snapshots.set(state.inode, { table: state.sink, scan, method: state.source.name, ownHash: state.source.ownHash, at: now });
             outcomes.dumped++;
           } else if (state.skipped) outcomes.skipped++;
