@@ -183,12 +183,16 @@ async function startExporter(port, flags) {
     if (await scrape(port).then(() => true, () => false)) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  /** A scrape with the event loop's worst delay meanwhile and the collector's own time. */
-  const measured = async () => {
-    await ask(child, 'eld-reset');
+  /**
+   * A scrape with the event loop's worst delay meanwhile and the collector's own time; `canary`,
+   * an idle exporter watched over the same window, shows the delays the machine causes alike.
+   * @param {import('node:child_process').ChildProcess} [canary]
+   */
+  const measured = async (canary) => {
+    await Promise.all([ask(child, 'eld-reset'), canary && ask(canary, 'eld-reset')]);
     const { ms, body } = await scrape(port);
-    const eld = await ask(child, 'eld-read');
-    return { ms, collectorMs: sample(body, 'tcpstate_scrape_collector_duration_seconds', 'collector="netns"') * 1000, eldMaxMs: eld.maxMs, body };
+    const [eld, idle] = await Promise.all([ask(child, 'eld-read'), canary && ask(canary, 'eld-read')]);
+    return { ms, collectorMs: sample(body, 'tcpstate_scrape_collector_duration_seconds', 'collector="netns"') * 1000, eldMaxMs: eld.maxMs, canaryMaxMs: idle?.maxMs ?? NaN, body };
   };
   const rssMb = () => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024;
   return { child, measured, rssMb, stop: () => child.kill('SIGTERM') };
@@ -203,10 +207,10 @@ async function measureOne(count, ownHash, withDrift) {
     await full.measured(); // warm-up: opens the kept sockets and counter files
     await counters.measured();
     /** @type {Record<string, number[]>} */
-    const times = { collector: [], scrape: [], counters: [], cFloor: [], cOpen: [], procfs: [], eldMax: [], namespacesC: [], namespacesExporter: [], socketsC: [], socketsExporter: [] };
+    const times = { collector: [], scrape: [], counters: [], cFloor: [], cOpen: [], procfs: [], eldMax: [], canaryMax: [], namespacesC: [], namespacesExporter: [], socketsC: [], socketsExporter: [] };
     for (let r = 0; r < reps; r++) {
-      const a = await full.measured();
-      const b = await counters.measured();
+      const a = await full.measured(counters.child);
+      const b = await counters.measured(full.child);
       const namespaces = otherNamespaces();
       const floor = cFloor(['netlink', ...namespaces.map((ns) => ns.path)]);
       const procfs = cFloor(['procfs', ...namespaces.flatMap((ns) => (ns.pid === undefined ? [] : [ns.pid]))]);
@@ -217,6 +221,7 @@ async function measureOne(count, ownHash, withDrift) {
       times.cOpen.push(floor.open_ms);
       times.procfs.push(procfs.ms);
       times.eldMax.push(Math.max(a.eldMaxMs, b.eldMaxMs));
+      times.canaryMax.push(Math.max(a.canaryMaxMs, b.canaryMaxMs));
       times.namespacesC.push(floor.namespaces);
       times.namespacesExporter.push(sample(a.body, 'tcpstate_netns_tables', 'outcome="dumped"'));
       times.socketsC.push(floor.sockets);
@@ -227,11 +232,14 @@ async function measureOne(count, ownHash, withDrift) {
     if (withDrift) {
       const rssAfterFirst = full.rssMb();
       const eld = [];
+      const canary = [];
       for (let i = 0; i < driftScrapes; i++) {
         await farm.churn(CHURN_PER_SCRAPE);
-        eld.push((await full.measured()).eldMaxMs);
+        const m = await full.measured(counters.child);
+        eld.push(m.eldMaxMs);
+        canary.push(m.canaryMaxMs);
       }
-      drift = { scrapes: driftScrapes, churnPerScrape: CHURN_PER_SCRAPE, rssAfterFirstMb: rssAfterFirst, rssAfterLastMb: full.rssMb(), eldMaxMs: eld };
+      drift = { scrapes: driftScrapes, churnPerScrape: CHURN_PER_SCRAPE, rssAfterFirstMb: rssAfterFirst, rssAfterLastMb: full.rssMb(), eldMaxMs: eld, canaryMaxMs: canary };
     }
     return { count, ownHash, times, drift };
   } finally {
