@@ -74,11 +74,18 @@ static long dump(int fd) {
 
 static int netlink_mode(int n, char **files) {
   static int sockets[MAX_NS];
+  int skipped = 0;
   int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (home < 0) return perror("open home"), 1;
   double t0 = now_ms();
   for (int i = 0; i < n; i++) {
     int target = open(files[i], O_RDONLY | O_CLOEXEC);
+    /* Another job's process may exit between the listing and now: left out, and counted. */
+    if (target < 0 && (errno == ENOENT || errno == ESRCH)) {
+      sockets[i] = -1;
+      skipped++;
+      continue;
+    }
     if (target < 0) return fprintf(stderr, "%s: %s\n", files[i], strerror(errno)), 1;
     if (setns(target, CLONE_NEWNET) < 0) return perror("setns"), 1;
     sockets[i] = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
@@ -89,18 +96,20 @@ static int netlink_mode(int n, char **files) {
   double t1 = now_ms();
   long total = 0;
   for (int i = 0; i < n; i++) {
+    if (sockets[i] < 0) continue;
     long count = dump(sockets[i]);
     if (count < 0) return 1;
     total += count;
   }
   double t2 = now_ms();
-  printf("{\"namespaces\":%d,\"sockets\":%ld,\"open_ms\":%.3f,\"ms\":%.3f}\n", n, total, t1 - t0, t2 - t1);
+  printf("{\"namespaces\":%d,\"sockets\":%ld,\"open_ms\":%.3f,\"ms\":%.3f}\n", n - skipped, total, t1 - t0, t2 - t1);
   return 0;
 }
 
 static int procfs_mode(int n, char **pids) {
   static char buf[1 << 16];
   char path[64];
+  int skipped = 0;
   long lines = 0;
   double t0 = now_ms();
   for (int i = 0; i < n; i++) {
@@ -108,7 +117,12 @@ static int procfs_mode(int n, char **pids) {
       snprintf(path, sizeof path, "/proc/%s/net/%s", pids[i], v6 ? "tcp6" : "tcp");
       int fd = open(path, O_RDONLY | O_CLOEXEC);
       if (fd < 0) {
-        if (v6 && errno == ENOENT) continue;
+        if (errno == ENOENT || errno == ESRCH) {
+          /* No IPv6, or the process exited since the listing. */
+          if (!v6) skipped++;
+          if (!v6) break;
+          continue;
+        }
         return fprintf(stderr, "%s: %s\n", path, strerror(errno)), 1;
       }
       ssize_t got;
@@ -119,7 +133,7 @@ static int procfs_mode(int n, char **pids) {
       lines--; /* the header */
     }
   }
-  printf("{\"namespaces\":%d,\"sockets\":%ld,\"open_ms\":0,\"ms\":%.3f}\n", n, lines, now_ms() - t0);
+  printf("{\"namespaces\":%d,\"sockets\":%ld,\"open_ms\":0,\"ms\":%.3f}\n", n - skipped, lines, now_ms() - t0);
   return 0;
 }
 
