@@ -66,22 +66,25 @@ export function addCounters(into: NamespaceCounters | undefined, from: Namespace
   return { ...into, timeWait: into.timeWait + from.timeWait };
 }
 
-/** Registers the counters of every reported namespace, each under its owner labels. */
-export function reportCounters(registry: Registry, rows: ReadonlyArray<{ labels: Record<string, string>; counters: NamespaceCounters }>, labelNames: readonly string[]): void {
+/** Namespaces registered between two turns of the event loop: a few milliseconds of label hashing. */
+const ROWS_PER_TURN = 16;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Registers the counters of every reported namespace, each under its owner labels, yielding between groups of namespaces. */
+export async function reportCounters(registry: Registry, rows: ReadonlyArray<{ labels: Record<string, string>; counters: NamespaceCounters }>, labelNames: readonly string[]): Promise<void> {
   if (rows.length === 0) return;
   // The same HELP as the host's series: the exporter merges both into one family.
-  for (const counter of NETNS_COUNTERS) {
-    const metric = kernelCounter(registry, counter.metric, counter.help, labelNames);
-    for (const row of rows) {
-      const value = row.counters.counters.get(counter.metric);
-      if (value !== undefined) metric.inc(row.labels, value);
-    }
-  }
+  const metrics = NETNS_COUNTERS.map((counter) => ({ name: counter.metric, metric: kernelCounter(registry, counter.metric, counter.help, labelNames) }));
   const inuse = scrapeGauge(registry, 'tcpstate_sockstat_inuse', 'TCP sockets in use (TCP: inuse from sockstat, TCP6: inuse from sockstat6); excludes TIME_WAIT and request sockets.', [...labelNames, 'family']);
   const timeWait = scrapeGauge(registry, 'tcpstate_sockstat_tw', 'TCP sockets in TIME_WAIT, plus orphaned FIN_WAIT2 sockets, in this network namespace.', labelNames);
-  for (const { labels, counters } of rows) {
+  for (const [i, { labels, counters }] of rows.entries()) {
+    for (const { name, metric } of metrics) {
+      const value = counters.counters.get(name);
+      if (value !== undefined) metric.inc(labels, value);
+    }
     inuse.set({ ...labels, family: 'ipv4' }, counters.inuse.ipv4);
     if (counters.inuse.ipv6 !== undefined) inuse.set({ ...labels, family: 'ipv6' }, counters.inuse.ipv6);
     timeWait.set(labels, counters.timeWait);
+    if (i % ROWS_PER_TURN === ROWS_PER_TURN - 1) await nextTurn();
   }
 }
