@@ -105,12 +105,12 @@ export function renderNetns(d) {
   const mark = (/** @type {boolean} */ ok) => (ok ? 'met' : '**missed**');
   const lines = [`# The netns collector beside ${d.hostSockets.toLocaleString('en-US')} host sockets, ${d.date.slice(0, 10)}`, ''];
   lines.push(`Kernel ${d.kernel}, ${d.cpus} CPUs, Node ${d.node}; the host's TCP hash has ${d.hostHashEntries.toLocaleString('en-US')} buckets; host-wide TCP alloc ${d.hostAlloc}; load average ${d.loadBefore} before, ${d.loadAfter} after. ${d.reps} rounds after a warm-up scrape; medians (ms), and the median of per-round ratios.`, '');
-  lines.push('| namespaces | hash | collector (its own duration) | scrape | C floor (same dumps) | /proc/<pid>/net/tcp{,6} | counters alone | collector ÷ floor | collector ÷ /proc | max event-loop delay | namespaces dumped (exporter / C) | sockets (exporter / C) |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('| namespaces | hash | collector (its own duration) | scrape | C floor (same dumps) | C floor at nice 5 | /proc/<pid>/net/tcp{,6} | counters alone | collector ÷ floor | collector ÷ /proc | max event-loop delay | namespaces dumped (exporter / C) | sockets (exporter / C) |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of d.results) {
     const t = r.times;
     lines.push(
-      `| ${r.count} | ${r.ownHash ? 'own' : 'shared'} | ${f(median(t.collector), 1)} | ${f(median(t.scrape), 1)} | ${f(median(t.cFloor), 1)} (+${f(median(t.cOpen), 1)} to open) | ${f(median(t.procfs), 1)} | ${f(median(t.counters), 1)} | ${f(roundRatio(t.collector, t.cFloor), 2)} | ${f(roundRatio(t.collector, t.procfs), 2)} | ${f(Math.max(...t.eldMax), 1)} | ${median(t.namespacesExporter)} / ${median(t.namespacesC)} | ${median(t.socketsExporter)} / ${median(t.socketsC)} |`,
+      `| ${r.count} | ${r.ownHash ? 'own' : 'shared'} | ${f(median(t.collector), 1)} | ${f(median(t.scrape), 1)} | ${f(median(t.cFloor), 1)} (+${f(median(t.cOpen), 1)} to open) | ${t.cFloorNice5 === undefined ? '–' : f(median(t.cFloorNice5), 1)} | ${f(median(t.procfs), 1)} | ${f(median(t.counters), 1)} | ${f(roundRatio(t.collector, t.cFloor), 2)} | ${f(roundRatio(t.collector, t.procfs), 2)} | ${f(Math.max(...t.eldMax), 1)} | ${median(t.namespacesExporter)} / ${median(t.namespacesC)} | ${median(t.socketsExporter)} / ${median(t.socketsC)} |`,
     );
   }
   /** Scrapes over 50 ms, and how many of them the idle canary did not share (< 20 ms): those are the exporter's. @param {number[]} own @param {number[]} canary */
