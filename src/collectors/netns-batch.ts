@@ -34,7 +34,9 @@ export class DumpPace {
  */
 export class NamespaceDumpBatch {
   private readonly order: NamespaceTableSource[] = [];
-  private readonly pending = new Map<NamespaceTableSource, Promise<MemberOutcome>>();
+  private readonly chunked = new Map<NamespaceTableSource, Promise<MemberOutcome>>();
+  /** Members whose dump went out in a chunk (a socket was had for them). */
+  private readonly begun = new Set<NamespaceTableSource>();
   private usable = true;
 
   constructor(
@@ -50,13 +52,18 @@ export class NamespaceDumpBatch {
 
   /** Whether the namespace's dump was begun by a chunk (so the budget must let it through). */
   began(source: NamespaceTableSource): boolean {
-    return this.pending.has(source);
+    return this.begun.has(source);
+  }
+
+  /** Whether a chunk took the namespace along (its outcome may be that it was never begun). */
+  inChunk(source: NamespaceTableSource): boolean {
+    return this.chunked.has(source);
   }
 
   /** The namespace's table from a chunk; undefined: not batched (scan it alone). */
   async scan(source: NamespaceTableSource): Promise<ScanResult | undefined> {
     if (!this.usable) return undefined;
-    const outcome = await (this.pending.get(source) ?? this.runChunk(source));
+    const outcome = await (this.chunked.get(source) ?? this.runChunk(source));
     if (outcome === undefined) return undefined;
     if ('error' in outcome) throw outcome.error;
     return outcome.result;
@@ -65,10 +72,10 @@ export class NamespaceDumpBatch {
   private runChunk(first: NamespaceTableSource): Promise<MemberOutcome> {
     const start = this.order.indexOf(first);
     const size = this.pace.chunkSize(this.budget.remainingMs());
-    const members = this.order.slice(start, start + size).filter((member, i) => i === 0 || (!this.pending.has(member) && member.batchable));
+    const members = this.order.slice(start, start + size).filter((member, i) => i === 0 || (!this.chunked.has(member) && member.batchable));
     const chunk = this.dump(members);
-    members.forEach((member, i) => this.pending.set(member, chunk.then((outcomes) => outcomes[i])));
-    return this.pending.get(first)!;
+    members.forEach((member, i) => this.chunked.set(member, chunk.then((outcomes) => outcomes[i])));
+    return this.chunked.get(first)!;
   }
 
   private async dump(members: readonly NamespaceTableSource[]): Promise<MemberOutcome[]> {
@@ -93,6 +100,7 @@ export class NamespaceDumpBatch {
         const socket = await member.keptSocket();
         jobs.push({ fd: socket.socket.acquire(this.receiveTimeoutMs), sink: member.ownSink });
         kept.push(socket);
+        this.begun.add(member);
       } catch {
         break;
       }

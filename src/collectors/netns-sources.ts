@@ -156,7 +156,7 @@ export class NamespaceTableSource implements SocketSource {
         let result: ScanResult | undefined;
         if (this.batch !== undefined) {
           if (sink === this.ownSink) result = await this.batch.scan(this);
-          else if (this.batch.began(this)) {
+          else if (this.batch.began(this) || this.batch.inChunk(this)) {
             // Another collector shares the table: what the batch put in ours is dropped, and
             // the namespace is dumped again into every sink.
             await this.batch.scan(this).catch(() => undefined);
