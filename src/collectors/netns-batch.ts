@@ -1,4 +1,6 @@
-import type { ScanResult } from '../kernel/socket-record.js';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ScanResult, SocketSink } from '../kernel/socket-record.js';
 import type { NamespaceTableSource } from './netns-sources.js';
 import type { TableBudget } from './netns-tables.js';
 
@@ -80,12 +82,8 @@ export class NamespaceDumpBatch {
 
   private async dump(members: readonly NamespaceTableSource[]): Promise<MemberOutcome[]> {
     const outcomes: MemberOutcome[] = members.map(() => undefined);
-    const [{ sharedDumpThread, DumpThreadUnusable, WORKER_FILE }, { dumpNamespaces }, { existsSync }, { fileURLToPath }] = await Promise.all([
-      import('../netlink/dump-thread.js'),
-      import('../netlink/netns-dumps.js'),
-      import('node:fs'),
-      import('node:url'),
-    ]);
+    // Loaded on first use, like the rest of the netlink path: a procfs-only exporter never needs them.
+    const [{ sharedDumpThread, DumpThreadUnusable, WORKER_FILE }, { dumpNamespaces }] = await Promise.all([import('../netlink/dump-thread.js'), import('../netlink/netns-dumps.js')]);
     // Untranspiled sources have no worker to run: each namespace is dumped alone, inline.
     if (!existsSync(fileURLToPath(WORKER_FILE))) {
       this.usable = false;
@@ -93,7 +91,7 @@ export class NamespaceDumpBatch {
     }
     // Sockets first (a new namespace's is opened inside it, on this thread); the chunk stops at
     // the first that cannot be had, which is then scanned alone and reports its own error.
-    const jobs: { fd: number; sink: import('../kernel/socket-record.js').SocketSink }[] = [];
+    const jobs: { fd: number; sink: SocketSink }[] = [];
     const kept: Array<Awaited<ReturnType<NamespaceTableSource['keptSocket']>>> = [];
     for (const member of members) {
       try {
