@@ -3,8 +3,10 @@
 
 Usage: netns-farm.py <namespaces> <pairs per namespace>
 Each namespace is an unshare(CLONE_NEWNET) by a forked child, with no bind mount: it lives as
-long as the child. Prints "READY <json pids>" once all are up; stdin EOF ends it, and the children
-die with it (PR_SET_PDEATHSIG). Needs root (unshare, ip link set lo up).
+long as the child. Prints "READY <json pids>" once all are up. Then, line by line on stdin:
+"churn <k>" kills the k oldest namespaces' children and makes k new ones (namespaces coming and
+going, as pods do), answering "CHURNED <json pids>". stdin EOF ends it, and the children die with
+it (PR_SET_PDEATHSIG). Needs root (unshare, ip link set lo up).
 """
 
 import ctypes
@@ -38,8 +40,8 @@ def child(pairs, ready_fd):
     signal.pause()
 
 
-def main():
-    count, pairs = int(sys.argv[1]), int(sys.argv[2])
+def start(count, pairs):
+    """Forks `count` namespaces; returns their pids once all are up (exits on failure)."""
     read_fd, write_fd = os.pipe()
     pids = []
     for _ in range(count):
@@ -55,17 +57,34 @@ def main():
         if not chunk:
             break
         got += chunk
+    os.close(read_fd)
     if got != b"R" * count:
         print(f"ERROR {got.count(b'R')} of {count} namespaces came up", flush=True)
         for pid in pids:
             os.kill(pid, signal.SIGKILL)
         sys.exit(1)
-    print("READY " + json.dumps(pids), flush=True)
-    sys.stdin.read()
+    return pids
+
+
+def stop(pids):
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
     for pid in pids:
         os.waitpid(pid, 0)
+
+
+def main():
+    count, pairs = int(sys.argv[1]), int(sys.argv[2])
+    pids = start(count, pairs)
+    print("READY " + json.dumps(pids), flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if len(words) == 2 and words[0] == "churn":
+            k = min(int(words[1]), len(pids))
+            stop(pids[:k])
+            pids = pids[k:] + start(k, pairs)
+            print("CHURNED " + json.dumps(pids), flush=True)
+    stop(pids)
 
 
 main()

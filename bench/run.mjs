@@ -5,6 +5,7 @@
  *
  *   npm run bench                      # all sizes (builds dist/ first)
  *   npm run bench -- --sizes=10k,100k  # a subset
+ *   npm run bench -- --netns=50,110    # the netns collector instead (netns-bench.mjs; --netns-host=100k)
  *   options: --reps=N (default 9; medians), --drift=N (scrapes for RSS drift, default 100),
  *            --no-write (do not write bench/results/), --render=<results .json> (redo a report),
  *            --baseline=<dir> --baseline-label=<commit> (another built checkout, in the same rounds)
@@ -55,6 +56,19 @@ if (renderFrom !== '') {
   const markdown = render(JSON.parse(readFileSync(renderFrom, 'utf8')));
   writeFileSync(renderFrom.replace(/\.json$/, '.md'), markdown);
   process.stdout.write(markdown);
+  process.exit(0);
+}
+
+// --netns=50,110: the namespace collector's benchmark (netns-bench.mjs) instead of the sizes.
+const netnsCounts = flag('netns', '');
+if (netnsCounts !== '') {
+  if (process.getuid?.() !== 0) {
+    console.error('bench: --netns needs root (it makes network namespaces and sets tcp_child_ehash_entries)');
+    process.exit(2);
+  }
+  const { runNetnsBench } = await import('./netns-bench.mjs');
+  const netnsReps = process.argv.some((a) => a.startsWith('--reps=')) ? reps : 5;
+  await runNetnsBench({ counts: netnsCounts, hostSize: flag('netns-host', '100k'), reps: netnsReps, drift, write });
   process.exit(0);
 }
 

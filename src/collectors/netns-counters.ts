@@ -1,10 +1,9 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { SnmpFieldPicker } from '../procfs/snmp-fields.js';
 import { parseSockstat } from '../procfs/sockstat.js';
 import { CURATED_COUNTERS } from './netstat.js';
 import { kernelCounter, scrapeGauge } from './metric-helpers.js';
+import type { CounterFile, CounterTexts } from './netns-counter-files.js';
 
 /**
  * The per-namespace counters: the host's names (netstat and sockstat collectors), read from
@@ -39,59 +38,16 @@ export function namespaceWeight(counters: NamespaceCounters): number {
   return counters.inuse.ipv4 + (counters.inuse.ipv6 ?? 0) + counters.timeWait;
 }
 
-const MAX_BYTES = 1024 * 1024;
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
-
 /**
- * A small procfs file, synchronously: four of them for each of a hundred namespaces cost less
- * read in place than through the thread pool (the caller yields between namespaces). Undefined
- * when it cannot be opened (the process exited, or it is not readable); regular files only.
+ * Parses one namespace's texts (netns-counter-files.ts reads them); `pathOf` names a file in a
+ * parse error. A file that reads but does not parse throws: that is a kernel format we do not
+ * know, and it should be seen.
  */
-function readSmallSync(path: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, OPEN_FLAGS);
-  } catch {
-    return undefined;
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return undefined;
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const buffer = Buffer.allocUnsafe(16 * 1024);
-      const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      total += bytesRead;
-      if (total > MAX_BYTES) return undefined;
-      chunks.push(buffer.subarray(0, bytesRead));
-    }
-    return Buffer.concat(chunks, total).toString('latin1');
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Reads <netDir>/{sockstat,sockstat6,snmp,netstat}; undefined when the namespace's files cannot be
- * read (the process left, or permission). A file that reads but does not parse throws: that is a
- * kernel format we do not know, and it should be seen.
- */
-export function readNamespaceCounters(netDir: string): NamespaceCounters | undefined {
-  const sockstatFile = join(netDir, 'sockstat');
-  const snmpFile = join(netDir, 'snmp');
-  const netstatFile = join(netDir, 'netstat');
-  const sockstatText = readSmallSync(sockstatFile);
-  const snmpText = readSmallSync(snmpFile);
-  const netstatText = readSmallSync(netstatFile);
-  if (sockstatText === undefined || snmpText === undefined || netstatText === undefined) return undefined;
-  const sockstat6File = join(netDir, 'sockstat6');
-  const sockstat6Text = readSmallSync(sockstat6File);
-  const tcp = parseSockstat(sockstatFile, sockstatText).get('TCP');
-  const tcp6 = sockstat6Text === undefined ? undefined : parseSockstat(sockstat6File, sockstat6Text).get('TCP6');
-  const fields = picker.pick(netstatFile, netstatText, picker.pick(snmpFile, snmpText));
+export function parseNamespaceCounters(texts: CounterTexts, pathOf: (file: CounterFile) => string): NamespaceCounters {
+  const sockstatFile = pathOf('sockstat');
+  const tcp = parseSockstat(sockstatFile, texts.sockstat).get('TCP');
+  const tcp6 = texts.sockstat6 === undefined ? undefined : parseSockstat(pathOf('sockstat6'), texts.sockstat6).get('TCP6');
+  const fields = picker.pick(pathOf('netstat'), texts.netstat, picker.pick(pathOf('snmp'), texts.snmp));
   const counters = new Map<string, number>();
   for (const counter of NETNS_COUNTERS) {
     const value = fields.get(`${counter.group}_${counter.field}`);
@@ -110,22 +66,25 @@ export function addCounters(into: NamespaceCounters | undefined, from: Namespace
   return { ...into, timeWait: into.timeWait + from.timeWait };
 }
 
-/** Registers the counters of every reported namespace, each under its owner labels. */
-export function reportCounters(registry: Registry, rows: ReadonlyArray<{ labels: Record<string, string>; counters: NamespaceCounters }>, labelNames: readonly string[]): void {
+/** Namespaces registered between two turns of the event loop: a few milliseconds of label hashing. */
+const ROWS_PER_TURN = 16;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Registers the counters of every reported namespace, each under its owner labels, yielding between groups of namespaces. */
+export async function reportCounters(registry: Registry, rows: ReadonlyArray<{ labels: Record<string, string>; counters: NamespaceCounters }>, labelNames: readonly string[]): Promise<void> {
   if (rows.length === 0) return;
   // The same HELP as the host's series: the exporter merges both into one family.
-  for (const counter of NETNS_COUNTERS) {
-    const metric = kernelCounter(registry, counter.metric, counter.help, labelNames);
-    for (const row of rows) {
-      const value = row.counters.counters.get(counter.metric);
-      if (value !== undefined) metric.inc(row.labels, value);
-    }
-  }
+  const metrics = NETNS_COUNTERS.map((counter) => ({ name: counter.metric, metric: kernelCounter(registry, counter.metric, counter.help, labelNames) }));
   const inuse = scrapeGauge(registry, 'tcpstate_sockstat_inuse', 'TCP sockets in use (TCP: inuse from sockstat, TCP6: inuse from sockstat6); excludes TIME_WAIT and request sockets.', [...labelNames, 'family']);
   const timeWait = scrapeGauge(registry, 'tcpstate_sockstat_tw', 'TCP sockets in TIME_WAIT, plus orphaned FIN_WAIT2 sockets, in this network namespace.', labelNames);
-  for (const { labels, counters } of rows) {
+  for (const [i, { labels, counters }] of rows.entries()) {
+    for (const { name, metric } of metrics) {
+      const value = counters.counters.get(name);
+      if (value !== undefined) metric.inc(labels, value);
+    }
     inuse.set({ ...labels, family: 'ipv4' }, counters.inuse.ipv4);
     if (counters.inuse.ipv6 !== undefined) inuse.set({ ...labels, family: 'ipv6' }, counters.inuse.ipv6);
     timeWait.set(labels, counters.timeWait);
+    if (i % ROWS_PER_TURN === ROWS_PER_TURN - 1) await nextTurn();
   }
 }

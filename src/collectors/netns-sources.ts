@@ -3,6 +3,11 @@ import { oneLine } from '../errors.js';
 import type { ScanResult, SocketSink, SocketSource, SocketSourceName } from '../kernel/socket-record.js';
 import { ProcRoot } from '../procfs/proc-root.js';
 import { ProcfsSource } from '../sources/procfs.js';
+import { DumpPace, NamespaceDumpBatch } from './netns-batch.js';
+import type { NamespaceTable, TableBudget } from './netns-tables.js';
+
+/** A pid inside the namespace, or the path of a bind mount of it. */
+export type NamespacePlace = { pid: number } | { bindMount: string };
 
 /** How a namespace's table is read: --collector.netns.tables, less `off`. */
 export type TableMethod = 'auto' | 'netlink' | 'procfs';
@@ -23,8 +28,11 @@ const loadNetlink = (): Promise<NetlinkModules> =>
 
 interface Kept {
   socket: import('../netlink/netns-socket.js').NamespaceSocket;
-  source: SocketSource;
+  source: import('../netlink/source.js').NetlinkSource;
 }
+
+/** As the netlink source's default: a recv() waiting longer fails the dump. */
+const RECEIVE_TIMEOUT_MS = 5000;
 
 /** Refusals that mean "no privilege for this here", not "this namespace broke": setns without CAP_SYS_ADMIN, an unreadable ns link. */
 function isRefusal(error: unknown, modules: NetlinkModules): boolean {
@@ -42,10 +50,21 @@ function isRefusal(error: unknown, modules: NetlinkModules): boolean {
 export class NamespaceTableSources {
   private readonly kept = new Map<number, Kept>();
   private netlinkRefused: string | undefined;
+  private readonly pace = new DumpPace();
+  private shape: { families: readonly import('../kernel/tcp.js').Family[]; singleWalk: boolean } | undefined;
 
-  /** One namespace's source for this scrape; `name` and `ownHash` say what the last scan used and found. */
-  sourceFor(proc: ProcRoot, inode: number, pid: number, method: TableMethod, logger: Logger): NamespaceTableSource {
-    return new NamespaceTableSource(this, proc, inode, pid, method, logger);
+  /**
+   * One namespace's source for this scrape; `name` and `ownHash` say what the last scan used and
+   * found. `where` is a pid inside it, or, for a namespace that only a bind mount keeps alive
+   * (`ip netns add` with no process), the bind mount: entered over netlink, with no procfs table.
+   */
+  sourceFor(proc: ProcRoot, inode: number, where: NamespacePlace, method: TableMethod, logger: Logger, sink: NamespaceTable, batch: NamespaceDumpBatch | undefined): NamespaceTableSource {
+    return new NamespaceTableSource(this, proc, inode, where, method, logger, sink, batch);
+  }
+
+  /** This scrape's batch of netlink dumps, paced by what earlier chunks took; undefined for procfs. */
+  batchFor(method: TableMethod, budget: TableBudget): NamespaceDumpBatch | undefined {
+    return method === 'procfs' ? undefined : new NamespaceDumpBatch(this.pace, budget, RECEIVE_TIMEOUT_MS);
   }
 
   /** Closes the kept sockets of namespaces not in `alive` (a kept socket holds its namespace alive). */
@@ -58,17 +77,20 @@ export class NamespaceTableSources {
   }
 
   /** @internal */
-  async netlinkFor(proc: ProcRoot, inode: number, pid: number): Promise<Kept> {
+  async netlinkFor(nsPath: string, inode: number): Promise<Kept> {
     const modules = await loadNetlink();
     let kept = this.kept.get(inode);
     if (kept === undefined) {
-      // The host's probe tells the request shape and families; every namespace runs the same kernel.
-      const shape = modules.probe.createNetlinkSource({ thread: 'inline' });
-      const socket = new modules.socket.NamespaceSocket(proc.path(String(pid), 'ns', 'net'), inode);
-      kept = { socket, source: new modules.source.NetlinkSource(shape.families, { thread: 'inline', sockets: socket }, shape.singleWalk) };
+      // The host's probe tells the request shape and families; every namespace runs the same
+      // kernel, so it is made once, not once per namespace.
+      const shape = (this.shape ??= modules.probe.createNetlinkSource({ thread: 'inline' }));
+      const socket = new modules.socket.NamespaceSocket(nsPath, inode);
+      // thread 'auto': the dumps run on the process's one dump thread (the socket, opened inside
+      // the namespace on this thread, is handed over by descriptor); inline where it cannot run.
+      kept = { socket, source: new modules.source.NetlinkSource(shape.families, { thread: 'auto', sockets: socket }, shape.singleWalk) };
       this.kept.set(inode, kept);
     }
-    kept.socket.nsPath = proc.path(String(pid), 'ns', 'net');
+    kept.socket.nsPath = nsPath;
     return kept;
   }
 
@@ -77,6 +99,11 @@ export class NamespaceTableSources {
     if (this.netlinkRefused !== undefined) return;
     this.netlinkRefused = oneLine(error);
     logger.warn({ err: this.netlinkRefused, source: 'procfs' }, 'cannot open sock_diag sockets inside other network namespaces (needs CAP_SYS_ADMIN); reading their /proc/<pid>/net/tcp instead');
+  }
+
+  /** Whether a table can be read through a bind mount alone (netlink only): `method` allows it and netlink was not refused. */
+  readsBindMounts(method: TableMethod | 'off'): boolean {
+    return method === 'netlink' || (method === 'auto' && this.useNetlinkInAuto);
   }
 
   /** @internal */
@@ -94,24 +121,52 @@ export class NamespaceTableSource implements SocketSource {
   name: SocketSourceName = 'procfs';
   /** 'true', 'false' or 'unknown': whether the namespace has a TCP hash table of its own. */
   ownHash = 'unknown';
+  private kept: Kept | undefined;
 
   constructor(
     private readonly sources: NamespaceTableSources,
     private readonly proc: ProcRoot,
     private readonly inode: number,
-    private readonly pid: number,
+    private readonly where: NamespacePlace,
     private readonly method: TableMethod,
     private readonly logger: Logger,
+    /** The table the collector tallies this namespace into; a batch dumps straight into it. */
+    readonly ownSink: NamespaceTable,
+    private readonly batch: NamespaceDumpBatch | undefined,
   ) {}
 
+  private get usesNetlink(): boolean {
+    return this.method === 'netlink' || (this.method === 'auto' && this.sources.useNetlinkInAuto);
+  }
+
+  /** Whether a batch may take this namespace's dump along with another's. */
+  get batchable(): boolean {
+    return this.usesNetlink;
+  }
+
+  /** The kept socket and source of this namespace (opened on first use). */
+  async keptSocket(): Promise<Kept> {
+    const nsPath = 'pid' in this.where ? this.proc.path(String(this.where.pid), 'ns', 'net') : this.where.bindMount;
+    return (this.kept = await this.sources.netlinkFor(nsPath, this.inode));
+  }
+
   async scan(sink: SocketSink): Promise<ScanResult> {
-    if (this.method === 'netlink' || (this.method === 'auto' && this.sources.useNetlinkInAuto)) {
-      let kept: Kept | undefined;
+    if (this.usesNetlink) {
       try {
-        kept = await this.sources.netlinkFor(this.proc, this.inode, this.pid);
-        const result = await kept.source.scan(sink);
+        let result: ScanResult | undefined;
+        if (this.batch !== undefined) {
+          if (sink === this.ownSink) result = await this.batch.scan(this);
+          else if (this.batch.began(this) || this.batch.inChunk(this)) {
+            // Another collector shares the table: what the batch put in ours is dropped, and
+            // the namespace is dumped again into every sink.
+            await this.batch.scan(this).catch(() => undefined);
+            this.ownSink.clear();
+          }
+        }
+        result ??= await (await this.keptSocket()).source.scan(sink);
         this.name = 'netlink';
-        this.ownHash = kept.socket.ownHash === undefined ? 'unknown' : String(kept.socket.ownHash);
+        const ownHash = this.kept?.socket.ownHash;
+        this.ownHash = ownHash === undefined ? 'unknown' : String(ownHash);
         return result;
       } catch (error) {
         // A refusal comes before any socket reached the sink, so procfs can take over cleanly.
@@ -119,7 +174,8 @@ export class NamespaceTableSource implements SocketSource {
         this.sources.refused(error, this.logger);
       }
     }
-    const result = await new ProcfsSource(new ProcRoot(this.proc.path(String(this.pid))), NAMESPACE_READ_BYTES).scan(sink);
+    if (!('pid' in this.where)) throw new Error(`network namespace ${this.inode} has no process, so no /proc/<pid>/net/tcp: its table can be read only over netlink`);
+    const result = await new ProcfsSource(new ProcRoot(this.proc.path(String(this.where.pid))), NAMESPACE_READ_BYTES).scan(sink);
     this.name = 'procfs';
     return result;
   }

@@ -5,6 +5,9 @@ import { FAMILIES, STATE_SLOTS, TCP_LISTEN, stateName, stateSlot } from '../kern
 import { scrapeGauge } from './metric-helpers.js';
 
 const TCP_CLOSE_WAIT = 8;
+/** Namespaces registered between two turns of the event loop. */
+const ROWS_PER_TURN = 16;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * One namespace's socket table, tallied small: per-state counts by family, and per local port
@@ -18,6 +21,14 @@ export class NamespaceTable implements SocketSink {
   readonly listenQueueByPort = new Map<number, number>();
   /** The listeners' backlog limits, where the source knows them (netlink). */
   readonly listenQueueLimitByPort = new Map<number, number>();
+
+  /** Back to empty (a batch's dump into it is being replaced). */
+  clear(): void {
+    this.stateCounts.fill(0);
+    this.closeWaitByPort.clear();
+    this.listenQueueByPort.clear();
+    this.listenQueueLimitByPort.clear();
+  }
 
   add(socket: SocketRecord): void {
     const slot = stateSlot(socket.state);
@@ -47,20 +58,28 @@ export class TableBudget {
 
   constructor(readonly seconds: number) {}
 
-  /** Wraps a namespace's source so that it refuses to start once the budget is spent. */
-  guard(source: SocketSource, onSkipped: () => void): SocketSource {
+  /**
+   * Wraps a namespace's source so that it refuses to start once the budget is spent; `began`
+   * says its dump already started within the budget (a batch took it along with another's).
+   */
+  guard(source: SocketSource, onSkipped: () => void, began: () => boolean = () => false): SocketSource {
     return {
       name: source.name,
       scan: (sink: SocketSink): Promise<ScanResult> => {
         const now = performance.now();
         this.started ??= now;
-        if (now - this.started > this.seconds * 1000) {
+        if (now - this.started > this.seconds * 1000 && !began()) {
           onSkipped();
           return Promise.reject(new BudgetSpent(this.seconds));
         }
         return source.scan(sink);
       },
     };
+  }
+
+  /** What is left of the budget (ms); all of it before the first dump. */
+  remainingMs(): number {
+    return this.seconds * 1000 - (this.started === undefined ? 0 : performance.now() - this.started);
   }
 
   /** Seconds from the first dump to now; 0 when nothing was dumped. */
@@ -118,7 +137,7 @@ export interface TableRow {
 }
 
 /** Registers the per-namespace table series: states, CLOSE_WAIT and accept queues per port, age and method. */
-export function reportTables(registry: Registry, rows: readonly TableRow[], labelNames: readonly string[], maxPorts: number, now: number): void {
+export async function reportTables(registry: Registry, rows: readonly TableRow[], labelNames: readonly string[], maxPorts: number, now: number): Promise<void> {
   // No namespace, no family: an empty HELP/TYPE block says nothing.
   if (rows.length === 0) return;
   const sockets = scrapeGauge(registry, 'tcpstate_netns_sockets', "TCP sockets in each state in another network namespace (a pod's, a container's), by family; request sockets count as syn_recv.", [...labelNames, 'family', 'state']);
@@ -129,7 +148,9 @@ export function reportTables(registry: Registry, rows: readonly TableRow[], labe
     : undefined;
   const age = scrapeGauge(registry, 'tcpstate_netns_table_age_seconds', "Age of the namespace's table series: 0 when dumped in this scrape, more when the budget skipped it and the last dump is shown.", labelNames);
   const info = scrapeGauge(registry, 'tcpstate_netns_table_info', 'Always 1; how the namespace table was read (method) and whether the namespace has its own TCP hash table (own_hash: true, false, or unknown).', [...labelNames, 'method', 'own_hash']);
-  for (const { labels, snapshot } of rows) {
+  for (const [i, { labels, snapshot }] of rows.entries()) {
+    // A few milliseconds of label hashing per group: the event loop gets a turn between groups.
+    if (i % ROWS_PER_TURN === ROWS_PER_TURN - 1) await nextTurn();
     const { table, scan } = snapshot;
     for (const family of scan.families) {
       for (let slot = 1; slot < STATE_SLOTS; slot++) sockets.set({ ...labels, family: FAMILIES[family], state: stateName(slot) }, table.stateCounts[family * STATE_SLOTS + slot]!);

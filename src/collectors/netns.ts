@@ -8,8 +8,9 @@ import { RuntimeState } from '../owners/runtime-state.js';
 import type { ProcRoot } from '../procfs/proc-root.js';
 import type { ScrapeContext, SocketTable, TableCollector } from './collector.js';
 import { scrapeGauge } from './metric-helpers.js';
-import { addCounters, namespaceWeight, readNamespaceCounters, reportCounters, type NamespaceCounters } from './netns-counters.js';
-import { NamespaceTableSources, type NamespaceTableSource } from './netns-sources.js';
+import { NamespaceCounterFiles } from './netns-counter-files.js';
+import { addCounters, namespaceWeight, parseNamespaceCounters, reportCounters, type NamespaceCounters } from './netns-counters.js';
+import { NamespaceTableSources, type NamespacePlace, type NamespaceTableSource } from './netns-sources.js';
 import { NamespaceTable, reportTables, TableBudget, TableSnapshots, type TableRow } from './netns-tables.js';
 
 export const NETNS_FLAGS = {
@@ -57,6 +58,9 @@ function namerFor({ runtimeState: roots }: OwnerPaths): OwnerNamer {
 
 const snapshots = new TableSnapshots();
 const tableSources = new NamespaceTableSources();
+const counterFiles = new NamespaceCounterFiles();
+/** Namespaces whose counters are read between two turns of the event loop (~2 ms). */
+const COUNTERS_PER_TURN = 16;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 interface Counted {
@@ -65,19 +69,22 @@ interface Counted {
 }
 
 /**
- * Each namespace's counters, read through its lowest pid; a namespace whose files cannot be read,
- * or whose pid left it meanwhile (and might be reused elsewhere), is left out.
+ * Each namespace's counters, through files opened via its lowest pid and kept open; a namespace
+ * whose files cannot be read, or whose pid left it before they were opened (and might be reused
+ * elsewhere), is left out. Synchronous preads (the thread pool costs more than the read), with a
+ * turn of the event loop between groups: 110 namespaces are 10-20 ms of reads and parsing, three
+ * times that when the CPUs are contended, too long to hold the loop in one go.
  */
 async function readAllCounters(proc: ProcRoot, namespaces: readonly DiscoveredNetns[]): Promise<{ counted: Counted[]; unreadable: number }> {
   const counted: Counted[] = [];
   let unreadable = 0;
   for (const [i, ns] of namespaces.entries()) {
+    if (i % COUNTERS_PER_TURN === COUNTERS_PER_TURN - 1) await nextTurn();
     if (ns.pid === undefined) continue;
-    const counters = readNamespaceCounters(proc.path(String(ns.pid), 'net'));
-    const still = parseNetnsLink(proc.readLinkSyncIfPresent(String(ns.pid), 'ns', 'net')) === ns.inode;
-    if (counters === undefined || !still) unreadable++;
-    else counted.push({ ns: { ...ns, pid: ns.pid }, counters });
-    if (i % 16 === 15) await nextTurn();
+    const pid = ns.pid;
+    const texts = counterFiles.read(ns.inode, proc.path(String(pid), 'net'), () => parseNetnsLink(proc.readLinkSyncIfPresent(String(pid), 'ns', 'net')) === ns.inode);
+    if (texts === undefined) unreadable++;
+    else counted.push({ ns: { ...ns, pid }, counters: parseNamespaceCounters(texts, (file) => counterFiles.pathOf(ns.inode, file)) });
   }
   return { counted, unreadable };
 }
@@ -97,42 +104,53 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
     const found = await discovery.discover();
     const others = found.namespaces.filter((ns) => !ns.own);
     const { counted, unreadable } = await readAllCounters(proc, others);
+    counterFiles.retain(new Set(others.map((ns) => ns.inode)));
     const cap = topN(counted, (entry) => namespaceWeight(entry.counters), options.maxNamespaces, (a, b) => a.ns.inode - b.ns.inode);
     const namer = namerFor(ownerPaths);
     const kept = await Promise.all(cap.kept.map(async (entry) => ({ ...entry, labels: labelRecord(await discovery.ownerLabels(entry.ns, namer)) })));
     let other: NamespaceCounters | undefined;
     for (const entry of cap.folded) other = addCounters(other, entry.counters);
+    // Namespaces only a bind mount keeps alive: no /proc/<pid>/net, so no counters (nothing to
+    // rank them by: they take the slots the cap leaves, by inode), but a table over netlink.
+    const bindOnly = others.filter((ns) => ns.pid === undefined && ns.bindMounts.length > 0);
+    const readable = tableSources.readsBindMounts(options.tables) ? bindOnly : [];
+    const bindKept = readable.slice(0, Math.max(0, options.maxNamespaces - kept.length));
+    const bindFolded = readable.length - bindKept.length;
+    const bindLabelled = await Promise.all(bindKept.map(async (ns) => ({ ns, labels: labelRecord(await discovery.ownerLabels(ns, namer)) })));
 
     // Tables: the kept namespaces, stalest first, each guarded by the shared budget.
     const budget = new TableBudget(options.tableBudget);
-    const tables = new Map<SocketTable, { inode: number; labels: Record<string, string>; sink: NamespaceTable | undefined; skipped: boolean; source: NamespaceTableSource }>();
+    const tables = new Map<SocketTable, { inode: number; labels: Record<string, string>; sink: NamespaceTable; skipped: boolean; source: NamespaceTableSource }>();
     const method = options.tables;
     if (method !== 'off') {
-      const byInode = new Map(kept.map((entry) => [entry.ns.inode, entry]));
+      const byInode = new Map<number, { labels: Record<string, string>; where: NamespacePlace }>();
+      for (const entry of kept) byInode.set(entry.ns.inode, { labels: entry.labels, where: { pid: entry.ns.pid } });
+      for (const entry of bindLabelled) byInode.set(entry.ns.inode, { labels: entry.labels, where: { bindMount: entry.ns.bindMounts[0]! } });
+      const batch = tableSources.batchFor(method, budget);
       for (const inode of snapshots.dumpOrder([...byInode.keys()])) {
         const entry = byInode.get(inode)!;
-        const source = tableSources.sourceFor(proc, inode, entry.ns.pid, method, logger);
-        const state = { inode, labels: entry.labels, sink: undefined as NamespaceTable | undefined, skipped: false, source };
-        tables.set({ id: `netns:${inode}`, source: budget.guard(source, () => (state.skipped = true)) }, state);
+        const sink = new NamespaceTable();
+        const source = tableSources.sourceFor(proc, inode, entry.where, method, logger, sink, batch);
+        batch?.add(source);
+        const state = { inode, labels: entry.labels, sink, skipped: false, source };
+        tables.set({ id: `netns:${inode}`, source: budget.guard(source, () => (state.skipped = true), () => batch?.began(source) ?? false) }, state);
       }
     }
-    const keptInodes = new Set(kept.map((entry) => entry.ns.inode));
+    const keptInodes = new Set([...kept.map((entry) => entry.ns.inode), ...bindKept.map((ns) => ns.inode)]);
     snapshots.retain(keptInodes);
     tableSources.retain(keptInodes);
 
     return {
       extraTables: () => [...tables.keys()],
       sinkFor(table) {
-        const state = tables.get(table);
-        if (state === undefined) return undefined;
-        return (state.sink = new NamespaceTable());
+        return tables.get(table)?.sink;
       },
-      report(registry, scans: ReadonlyMap<SocketTable, ScanResult>, failures) {
+      async report(registry, scans: ReadonlyMap<SocketTable, ScanResult>, failures) {
         const now = performance.now();
         const outcomes = { dumped: 0, skipped: 0, failed: 0 };
         for (const [table, state] of tables) {
           const scan = scans.get(table);
-          if (scan !== undefined && state.sink !== undefined) {
+          if (scan !== undefined) {
             snapshots.set(state.inode, { table: state.sink, scan, method: state.source.name, ownHash: state.source.ownHash, at: now });
             outcomes.dumped++;
           } else if (state.skipped) outcomes.skipped++;
@@ -151,13 +169,13 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
 
         const counterRows = kept.map((entry) => ({ labels: entry.labels, counters: entry.counters }));
         if (other !== undefined) counterRows.push({ labels: labelRecord(OTHER), counters: other });
-        reportCounters(registry, counterRows, LABEL_NAMES);
-        if (options.tables !== 'off') reportTables(registry, rows, LABEL_NAMES, options.maxPorts, now);
+        await reportCounters(registry, counterRows, LABEL_NAMES);
+        if (options.tables !== 'off') await reportTables(registry, rows, LABEL_NAMES, options.maxPorts, now);
 
-        const namespaces = scrapeGauge(registry, 'tcpstate_netns_namespaces', "Network namespaces found besides the exporter's own, by what became of them this scrape: reported, folded into netns=\"other\" by the cap, without_process (only a bind mount: nothing to read through), unreadable (permission, or the process left).", ['state']);
-        namespaces.set({ state: 'reported' }, kept.length);
-        namespaces.set({ state: 'folded' }, cap.folded.length);
-        namespaces.set({ state: 'without_process' }, others.filter((ns) => ns.pid === undefined).length);
+        const namespaces = scrapeGauge(registry, 'tcpstate_netns_namespaces', "Network namespaces found besides the exporter's own, by what became of them this scrape: reported, folded into netns=\"other\" by the cap, without_process (only a bind mount and no netlink: nothing to read through; over netlink such a namespace is reported with its table and no counters), unreadable (permission, or the process left).", ['state']);
+        namespaces.set({ state: 'reported' }, kept.length + bindKept.length);
+        namespaces.set({ state: 'folded' }, cap.folded.length + bindFolded);
+        namespaces.set({ state: 'without_process' }, others.filter((ns) => ns.pid === undefined).length - readable.length);
         namespaces.set({ state: 'unreadable' }, unreadable);
         if (options.tables !== 'off') {
           const outcome = scrapeGauge(registry, 'tcpstate_netns_tables', 'Namespace socket tables this scrape: dumped, skipped (the budget was spent; the last dump is reported with its age), failed (the namespace went away).', ['outcome']);

@@ -1,0 +1,144 @@
+// @ts-check
+/**
+ * The namespace collector's benchmark (issue 11's targets), started by run.mjs for
+ * `npm run bench -- --netns=50,110`: a farm of host sockets (default 100k, --netns-host=<size>)
+ * in a namespace of its own, then netns-measure.mjs inside that namespace, which makes the
+ * namespaces, runs the exporter, the C floor and the /proc way side by side, round by round.
+ * Writes bench/results/<date>-netns-<counts>.{md,json} unless --no-write.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Farm, parseSize } from './farm.mjs';
+
+const benchDir = fileURLToPath(new URL('.', import.meta.url));
+const CHILD_EHASH = '/proc/sys/net/ipv4/tcp_child_ehash_entries';
+
+/** @param {{counts: string, hostSize: string, reps: number, drift: number, write: boolean}} options */
+export async function runNetnsBench(options) {
+  const hostSockets = parseSize(options.hostSize);
+  const farm = new Farm();
+  const previousEhash = readFileSync(CHILD_EHASH, 'latin1').trim();
+  /** @type {import('node:child_process').ChildProcess | undefined} */
+  let inner;
+  const cleanup = () => {
+    if (inner?.exitCode === null) inner.kill('SIGKILL');
+    farm.stop();
+    writeFileSync(CHILD_EHASH, previousEhash);
+  };
+  const onSignal = () => {
+    cleanup();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    console.error(`netns bench: building ${hostSockets} host sockets`);
+    const t0 = Date.now();
+    await farm.start(hostSockets);
+    const buildSeconds = (Date.now() - t0) / 1000;
+    const dumpBin = join(farm.work, 'netns-dump');
+    execFileSync('gcc', ['-O2', '-Wall', '-o', dumpBin, join(benchDir, 'netns-dump.c')], { stdio: 'inherit' });
+    const loadBefore = loadAverage();
+    const args = [`--net=/run/netns/${farm.ns}`, process.execPath, join(benchDir, 'netns-measure.mjs'), `--counts=${options.counts}`, `--reps=${options.reps}`, `--drift=${options.drift}`, `--dump=${dumpBin}`, `--host-pid=${process.pid}`];
+    const out = await new Promise((resolve, reject) => {
+      const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      inner = child;
+      let text = '';
+      child.stdout?.on('data', (c) => (text += c));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60 * 60_000);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        if (code === 0) resolve(text);
+        else reject(new Error(`netns-measure.mjs exited with ${code}`));
+      });
+    });
+    const measured = JSON.parse(/** @type {string} */ (out).trim().split('\n').pop() ?? '');
+    const data = {
+      date: new Date().toISOString(),
+      kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
+      node: process.version,
+      cpus: cpus().length,
+      hostSockets,
+      hostAlloc: Number(/^TCP: .*\balloc (\d+)/m.exec(readFileSync('/proc/net/sockstat', 'utf8'))?.[1]),
+      hostHashEntries: Math.abs(Number(readFileSync('/proc/sys/net/ipv4/tcp_ehash_entries', 'utf8').trim())),
+      buildSeconds,
+      loadBefore,
+      loadAfter: loadAverage(),
+      reps: options.reps,
+      ...measured,
+    };
+    const markdown = renderNetns(data);
+    process.stdout.write('\n' + markdown);
+    if (options.write) {
+      const dir = join(benchDir, 'results');
+      mkdirSync(dir, { recursive: true });
+      const base = join(dir, `${data.date.slice(0, 10)}-netns-${options.counts.replaceAll(',', '-')}`);
+      writeFileSync(`${base}.md`, markdown);
+      writeFileSync(`${base}.json`, JSON.stringify(data, null, 2) + '\n');
+      console.error(`bench: wrote ${base}.md and .json`);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    cleanup();
+  }
+}
+
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+/** @param {number[]} values */
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? /** @type {number} */ (sorted[mid]) : (/** @type {number} */ (sorted[mid - 1]) + /** @type {number} */ (sorted[mid])) / 2;
+}
+/** Median over rounds of a/b within each round: each round runs the contenders back to back. @param {number[]} a @param {number[]} b */
+const roundRatio = (a, b) => median(a.map((x, i) => x / /** @type {number} */ (b[i])));
+
+/** The markdown report of one netns run. @param {any} d */
+export function renderNetns(d) {
+  /** @param {number} x @param {number} digits */
+  const f = (x, digits = 0) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(digits));
+  const mark = (/** @type {boolean} */ ok) => (ok ? 'met' : '**missed**');
+  const lines = [`# The netns collector beside ${d.hostSockets.toLocaleString('en-US')} host sockets, ${d.date.slice(0, 10)}`, ''];
+  lines.push(`Kernel ${d.kernel}, ${d.cpus} CPUs, Node ${d.node}; the host's TCP hash has ${d.hostHashEntries.toLocaleString('en-US')} buckets; host-wide TCP alloc ${d.hostAlloc}; load average ${d.loadBefore} before, ${d.loadAfter} after. ${d.reps} rounds after a warm-up scrape; medians (ms), and the median of per-round ratios.`, '');
+  lines.push('| namespaces | hash | collector (its own duration) | scrape | C floor (same dumps) | C floor at nice 5 | /proc/<pid>/net/tcp{,6} | counters alone | collector ÷ floor | collector ÷ /proc | max event-loop delay | namespaces dumped (exporter / C) | sockets (exporter / C) |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of d.results) {
+    const t = r.times;
+    lines.push(
+      `| ${r.count} | ${r.ownHash ? 'own' : 'shared'} | ${f(median(t.collector), 1)} | ${f(median(t.scrape), 1)} | ${f(median(t.cFloor), 1)} (+${f(median(t.cOpen), 1)} to open) | ${t.cFloorNice5 === undefined ? '–' : f(median(t.cFloorNice5), 1)} | ${f(median(t.procfs), 1)} | ${f(median(t.counters), 1)} | ${f(roundRatio(t.collector, t.cFloor), 2)} | ${f(roundRatio(t.collector, t.procfs), 2)} | ${f(Math.max(...t.eldMax), 1)} | ${median(t.namespacesExporter)} / ${median(t.namespacesC)} | ${median(t.socketsExporter)} / ${median(t.socketsC)} |`,
+    );
+  }
+  /** Scrapes over 50 ms, and how many of them the idle canary did not share (< 20 ms): those are the exporter's. @param {number[]} own @param {number[]} canary */
+  const eldVerdict = (own, canary) => {
+    const over = own.filter((x) => x > 50).length;
+    const unexplained = own.filter((x, i) => x > 50 && !(/** @type {number} */ (canary[i]) >= 20)).length;
+    const verdict = over === 0 ? 'met' : unexplained === 0 ? `**missed** as measured, but the idle canary was delayed alike each time (machine stalls)` : '**missed**';
+    return `max ${f(Math.max(...own), 1)} ms (idle canary meanwhile max ${f(Math.max(...canary), 1)} ms), ${over} of ${own.length} scrapes over 50 ms, ${unexplained} of them with the canary under 20 ms; ${verdict}`;
+  };
+  lines.push('', 'Targets:', '');
+  for (const r of d.results) {
+    const t = r.times;
+    const checks = [];
+    if (!r.ownHash) {
+      checks.push(`collector ≤ 1.25× the C floor: ${f(roundRatio(t.collector, t.cFloor), 2)}× ${mark(roundRatio(t.collector, t.cFloor) <= 1.25)}`);
+      checks.push(`≤ 0.5× the /proc way: ${f(roundRatio(t.collector, t.procfs), 2)}× ${mark(roundRatio(t.collector, t.procfs) <= 0.5)}`);
+    } else if (r.count >= 110) checks.push(`whole collector ≤ 20 ms with own hashes: ${f(median(t.collector), 1)} ms ${mark(median(t.collector) <= 20)}`);
+    if (r.count >= 110) checks.push(`counters ≤ 10 ms: ${f(median(t.counters), 1)} ms ${mark(median(t.counters) <= 10)}`);
+    checks.push(`event loop ≤ 50 ms: ${eldVerdict(t.eldMax, t.canaryMax)}`);
+    if (r.drift !== undefined) {
+      const drift = r.drift.rssAfterLastMb - r.drift.rssAfterFirstMb;
+      checks.push(`RSS drift ≤ 20 MB over ${r.drift.scrapes} scrapes with ${r.drift.churnPerScrape} namespaces replaced before each: ${f(drift, 1)} MB ${mark(Math.abs(drift) <= 20)}; event loop over them: ${eldVerdict(r.drift.eldMaxMs, r.drift.canaryMaxMs)}`);
+    }
+    lines.push(`- ${r.count} namespaces, ${r.ownHash ? 'own hash each' : "host's hash shared"}: ${checks.join('; ')}.`);
+  }
+  lines.push('', 'Raw per-round figures (ms) in the `.json` beside this file:', '');
+  for (const r of d.results) {
+    lines.push(`- ${r.count}/${r.ownHash ? 'own' : 'shared'}: ${Object.entries(r.times).map(([k, v]) => `${k} [${v.map((/** @type {number} */ x) => x.toFixed(1)).join(', ')}]`).join('; ')}.`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,269 @@
+// @ts-check
+/**
+ * The namespace collector's benchmark, inner half: run by netns-bench.mjs inside the namespace of
+ * the host-socket farm (through `nsenter --net`), so that the farm's namespace is the exporter's
+ * own (not dumped) and its sockets weigh on every other namespace's dump through the shared hash.
+ * For each namespace count and each hash variant it makes the namespaces (netns-farm.py, in the
+ * caller's namespace, the host's), then per round, one after the other: a scrape of the exporter
+ * with only the netns collector (tables over netlink), one with --collector.netns.tables=off (the
+ * counters alone), the C floor of the same per-namespace dumps, and the /proc way. Then, once,
+ * `--drift` scrapes while namespaces come and go. Prints one JSON line.
+ *
+ *   node netns-measure.mjs --counts=50,110 --reps=5 --drift=100 --dump=<netns-dump> --host-pid=<pid>
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const benchDir = fileURLToPath(new URL('.', import.meta.url));
+const exporterMain = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const eldPreload = join(benchDir, 'eld-preload.mjs');
+/** @param {string} name @param {string} fallback */
+const flag = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const counts = flag('counts', '50,110').split(',').map(Number);
+const reps = Number(flag('reps', '5'));
+const driftScrapes = Number(flag('drift', '100'));
+const dumpBin = flag('dump', '');
+const hostNs = `/proc/${flag('host-pid', String(process.ppid))}/ns/net`;
+const OWN_HASH_ENTRIES = flag('own-hash-entries', '1024');
+const CHURN_PER_SCRAPE = 5;
+
+/** @type {Set<import('node:child_process').ChildProcess>} */
+const started = new Set();
+const stopAll = () => {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+};
+process.on('exit', stopAll);
+
+/** @param {string[]} args */
+const inHost = (args) => execFileSync('nsenter', [`--net=${hostNs}`, ...args], { encoding: 'utf8' });
+const CHILD_EHASH = '/proc/sys/net/ipv4/tcp_child_ehash_entries';
+const readChildEhash = () => inHost(['cat', CHILD_EHASH]).trim();
+/** @param {string} value */
+const writeChildEhash = (value) => inHost(['sh', '-c', `echo ${Number(value)} > ${CHILD_EHASH}`]);
+
+/** Lines from a child's stdout, awaited one by one. @param {import('node:child_process').ChildProcess} child */
+function lineReader(child) {
+  /** @type {string[]} */
+  const queue = [];
+  /** @type {((line: string) => void)[]} */
+  const waiting = [];
+  createInterface({ input: /** @type {import('node:stream').Readable} */ (child.stdout) }).on('line', (line) => {
+    const next = waiting.shift();
+    if (next) next(line);
+    else queue.push(line);
+  });
+  /** @param {number} timeoutMs @returns {Promise<string>} */
+  return (timeoutMs) =>
+    queue.length > 0
+      ? Promise.resolve(/** @type {string} */ (queue.shift()))
+      : new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no line after ${timeoutMs} ms`)), timeoutMs);
+          waiting.push((line) => {
+            clearTimeout(timer);
+            resolve(line);
+          });
+        });
+}
+
+/** Makes `count` namespaces from the host's namespace; with `ownHash`, each gets a TCP hash of its own. @param {number} count @param {boolean} ownHash */
+async function startNamespaces(count, ownHash) {
+  const previous = readChildEhash();
+  if (ownHash) writeChildEhash(OWN_HASH_ENTRIES);
+  const child = spawn('nsenter', [`--net=${hostNs}`, 'python3', join(benchDir, 'netns-farm.py'), String(count), '12'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  started.add(child);
+  const next = lineReader(child);
+  try {
+    const line = await next(180_000);
+    if (!line.startsWith('READY ')) throw new Error(`netns-farm: ${line}`);
+  } finally {
+    // Only the namespaces made meanwhile get their own hash: put it back at once.
+    if (ownHash) writeChildEhash(previous);
+  }
+  return {
+    churn: async (/** @type {number} */ k) => {
+      child.stdin?.write(`churn ${k}\n`);
+      const line = await next(60_000);
+      if (!line.startsWith('CHURNED ')) throw new Error(`netns-farm: ${line}`);
+    },
+    stop: () => {
+      child.stdin?.end();
+      return new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+/**
+ * The namespaces the exporter finds, found the same way: the distinct namespaces behind readable
+ * /proc/<pid>/ns/net links (one path each) and the nsfs bind mounts in /run/netns and
+ * /run/docker/netns, less this one (the exporter's own).
+ */
+function otherNamespaces() {
+  const own = statSync('/proc/self/ns/net');
+  /** @type {Map<number, {path: string, pid?: string}>} */
+  const found = new Map();
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const inode = Number(/^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/ns/net`))?.[1]);
+      if (inode !== own.ino && !found.has(inode)) found.set(inode, { path: `/proc/${pid}/ns/net`, pid });
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  for (const dir of ['/run/netns', '/run/docker/netns']) {
+    let files = [];
+    try {
+      files = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const file of files) {
+      const stats = statSync(join(dir, file), { throwIfNoEntry: false });
+      if (stats && stats.dev === own.dev && stats.ino !== own.ino && !found.has(stats.ino)) found.set(stats.ino, { path: join(dir, file) });
+    }
+  }
+  return [...found.values()];
+}
+
+/**
+ * @param {string[]} args @param {number} [nice] run at this nice level (the exporter's dump thread runs at 5)
+ * @returns {{namespaces: number, sockets: number, open_ms: number, ms: number}}
+ */
+const cFloor = (args, nice = 0) => JSON.parse(execFileSync('nice', ['-n', String(nice), dumpBin, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 }));
+
+/** @param {number} port @returns {Promise<{ms: number, body: string}>} */
+function scrape(port) {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/metrics', agent: false, timeout: 120_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve({ ms: performance.now() - t0, body }) : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error('scrape timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** @param {string} body @param {string} name @param {string} [labels] */
+function sample(body, name, labels = '') {
+  const prefix = labels === '' ? `${name} ` : `${name}{${labels}} `;
+  const line = body.split('\n').find((l) => l.startsWith(prefix));
+  return line === undefined ? NaN : Number(line.slice(prefix.length));
+}
+/** @param {string} body */
+const tableSockets = (body) => body.split('\n').filter((l) => l.startsWith('tcpstate_netns_sockets{')).reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+
+/** @param {import('node:child_process').ChildProcess} child @param {string} cmd @returns {Promise<any>} */
+function ask(child, cmd) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer to ${cmd} from the preload`)), 5000);
+    /** @param {any} message */
+    const onMessage = (message) => {
+      const answer = message?.eld ?? message?.mem;
+      if (answer === undefined) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(answer);
+    };
+    child.on('message', onMessage);
+    child.send({ cmd });
+  });
+}
+
+/** @param {number} port @param {string[]} flags */
+async function startExporter(port, flags) {
+  const args = ['--import', eldPreload, exporterMain, `--web.listen-address=127.0.0.1:${port}`, '--collector.disable-defaults', '--collector.netns', '--collector.netns.max-namespaces=100000', '--collector.netns.table-budget=60', ...flags];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  started.add(child);
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`exporter exited with ${child.exitCode}`);
+    if (await scrape(port).then(() => true, () => false)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  /**
+   * A scrape with the event loop's worst delay meanwhile and the collector's own time; `canary`,
+   * an idle exporter watched over the same window, shows the delays the machine causes alike.
+   * @param {import('node:child_process').ChildProcess} [canary]
+   */
+  const measured = async (canary) => {
+    await Promise.all([ask(child, 'eld-reset'), canary && ask(canary, 'eld-reset')]);
+    const { ms, body } = await scrape(port);
+    const [eld, idle] = await Promise.all([ask(child, 'eld-read'), canary && ask(canary, 'eld-read')]);
+    return { ms, collectorMs: sample(body, 'tcpstate_scrape_collector_duration_seconds', 'collector="netns"') * 1000, eldMaxMs: eld.maxMs, canaryMaxMs: idle?.maxMs ?? NaN, body };
+  };
+  const rssMb = () => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024;
+  return { child, measured, rssMb, stop: () => child.kill('SIGTERM') };
+}
+
+/** @param {number} count @param {boolean} ownHash @param {boolean} withDrift */
+async function measureOne(count, ownHash, withDrift) {
+  const farm = await startNamespaces(count, ownHash);
+  const full = await startExporter(19_401, ['--collector.netns.tables=netlink']);
+  const counters = await startExporter(19_402, ['--collector.netns.tables=off']);
+  try {
+    await full.measured(); // warm-up: opens the kept sockets and counter files
+    await counters.measured();
+    /** @type {Record<string, number[]>} */
+    const times = { collector: [], scrape: [], counters: [], cFloor: [], cFloorNice5: [], cOpen: [], procfs: [], eldMax: [], canaryMax: [], namespacesC: [], namespacesExporter: [], socketsC: [], socketsExporter: [] };
+    for (let r = 0; r < reps; r++) {
+      const a = await full.measured(counters.child);
+      const b = await counters.measured(full.child);
+      const namespaces = otherNamespaces();
+      const floor = cFloor(['netlink', ...namespaces.map((ns) => ns.path)]);
+      // At the dump thread's priority too: on a busy machine a nice-5 thread gets less CPU.
+      const floorNice = cFloor(['netlink', ...namespaces.map((ns) => ns.path)], 5);
+      const procfs = cFloor(['procfs', ...namespaces.flatMap((ns) => (ns.pid === undefined ? [] : [ns.pid]))]);
+      times.collector.push(a.collectorMs);
+      times.scrape.push(a.ms);
+      times.counters.push(b.collectorMs);
+      times.cFloor.push(floor.ms);
+      times.cOpen.push(floor.open_ms);
+      times.cFloorNice5.push(floorNice.ms);
+      times.procfs.push(procfs.ms);
+      times.eldMax.push(Math.max(a.eldMaxMs, b.eldMaxMs));
+      times.canaryMax.push(Math.max(a.canaryMaxMs, b.canaryMaxMs));
+      times.namespacesC.push(floor.namespaces);
+      times.namespacesExporter.push(sample(a.body, 'tcpstate_netns_tables', 'outcome="dumped"'));
+      times.socketsC.push(floor.sockets);
+      times.socketsExporter.push(tableSockets(a.body));
+    }
+    /** @type {any} */
+    let drift;
+    if (withDrift) {
+      const rssAfterFirst = full.rssMb();
+      const eld = [];
+      const canary = [];
+      for (let i = 0; i < driftScrapes; i++) {
+        await farm.churn(CHURN_PER_SCRAPE);
+        const m = await full.measured(counters.child);
+        eld.push(m.eldMaxMs);
+        canary.push(m.canaryMaxMs);
+      }
+      drift = { scrapes: driftScrapes, churnPerScrape: CHURN_PER_SCRAPE, rssAfterFirstMb: rssAfterFirst, rssAfterLastMb: full.rssMb(), eldMaxMs: eld, canaryMaxMs: canary };
+    }
+    return { count, ownHash, times, drift };
+  } finally {
+    full.stop();
+    counters.stop();
+    await farm.stop();
+  }
+}
+
+const results = [];
+try {
+  for (const ownHash of [false, true]) {
+    for (const [i, count] of counts.entries()) {
+      console.error(`netns bench: ${count} namespaces, ${ownHash ? 'own hash each' : "sharing the host's hash"}`);
+      results.push(await measureOne(count, ownHash, !ownHash && i === 0));
+    }
+  }
+} finally {
+  stopAll();
+}
+process.stdout.write(JSON.stringify({ results }) + '\n');

@@ -1,0 +1,126 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ScanResult, SocketSink } from '../kernel/socket-record.js';
+import type { NamespaceTableSource } from './netns-sources.js';
+import type { TableBudget } from './netns-tables.js';
+
+/** Most namespaces in one command to the dump thread: bounds how far a chunk can overrun the budget. */
+const MAX_CHUNK = 64;
+
+/** The scan of one member of a chunk: a result, an error (its sink got part of a dump), or nothing (never begun: scan it alone). */
+type MemberOutcome = { result: ScanResult } | { error: unknown } | undefined;
+
+/** Per-dump cost, measured across scrapes, that sizes the chunks against the budget. */
+export class DumpPace {
+  private perDumpMs: number | undefined;
+
+  /** How many dumps fit in `remainingMs`: 1 until a dump has been timed. */
+  chunkSize(remainingMs: number): number {
+    if (this.perDumpMs === undefined) return 1;
+    return Math.max(1, Math.min(MAX_CHUNK, Math.floor(remainingMs / this.perDumpMs)));
+  }
+
+  record(dumps: number, ms: number): void {
+    const per = ms / dumps;
+    this.perDumpMs = this.perDumpMs === undefined ? per : 0.7 * this.perDumpMs + 0.3 * per;
+  }
+}
+
+/**
+ * One scrape's namespace dumps over netlink, gathered into chunks: when the scan stage asks for
+ * a namespace's table, that namespace and the next ones in dump order (as many as the budget's
+ * remainder allows at the measured pace) go to the dump thread as one command, each parsed into
+ * its own table, and the next asks are answered from it. A namespace whose dump began inside
+ * the budget is never cut off; the budget is checked between chunks, so it is overrun by at most
+ * one chunk, sized to fit.
+ */
+export class NamespaceDumpBatch {
+  private readonly order: NamespaceTableSource[] = [];
+  private readonly chunked = new Map<NamespaceTableSource, Promise<MemberOutcome>>();
+  /** Members whose dump went out in a chunk (a socket was had for them). */
+  private readonly begun = new Set<NamespaceTableSource>();
+  private usable = true;
+
+  constructor(
+    private readonly pace: DumpPace,
+    private readonly budget: TableBudget,
+    private readonly receiveTimeoutMs: number,
+  ) {}
+
+  /** Registers a namespace, in dump order. */
+  add(source: NamespaceTableSource): void {
+    this.order.push(source);
+  }
+
+  /** Whether the namespace's dump was begun by a chunk (so the budget must let it through). */
+  began(source: NamespaceTableSource): boolean {
+    return this.begun.has(source);
+  }
+
+  /** Whether a chunk took the namespace along (its outcome may be that it was never begun). */
+  inChunk(source: NamespaceTableSource): boolean {
+    return this.chunked.has(source);
+  }
+
+  /** The namespace's table from a chunk; undefined: not batched (scan it alone). */
+  async scan(source: NamespaceTableSource): Promise<ScanResult | undefined> {
+    if (!this.usable) return undefined;
+    const outcome = await (this.chunked.get(source) ?? this.runChunk(source));
+    if (outcome === undefined) return undefined;
+    if ('error' in outcome) throw outcome.error;
+    return outcome.result;
+  }
+
+  private runChunk(first: NamespaceTableSource): Promise<MemberOutcome> {
+    const start = this.order.indexOf(first);
+    const size = this.pace.chunkSize(this.budget.remainingMs());
+    const members = this.order.slice(start, start + size).filter((member, i) => i === 0 || (!this.chunked.has(member) && member.batchable));
+    const chunk = this.dump(members);
+    members.forEach((member, i) => this.chunked.set(member, chunk.then((outcomes) => outcomes[i])));
+    return this.chunked.get(first)!;
+  }
+
+  private async dump(members: readonly NamespaceTableSource[]): Promise<MemberOutcome[]> {
+    const outcomes: MemberOutcome[] = members.map(() => undefined);
+    // Loaded on first use, like the rest of the netlink path: a procfs-only exporter never needs them.
+    const [{ sharedDumpThread, DumpThreadUnusable, WORKER_FILE }, { dumpNamespaces }] = await Promise.all([import('../netlink/dump-thread.js'), import('../netlink/netns-dumps.js')]);
+    // Untranspiled sources have no worker to run: each namespace is dumped alone, inline.
+    if (!existsSync(fileURLToPath(WORKER_FILE))) {
+      this.usable = false;
+      return outcomes;
+    }
+    // Sockets first (a new namespace's is opened inside it, on this thread); the chunk stops at
+    // the first that cannot be had, which is then scanned alone and reports its own error.
+    const jobs: { fd: number; sink: SocketSink }[] = [];
+    const kept: Array<Awaited<ReturnType<NamespaceTableSource['keptSocket']>>> = [];
+    for (const member of members) {
+      try {
+        const socket = await member.keptSocket();
+        jobs.push({ fd: socket.socket.acquire(this.receiveTimeoutMs), sink: member.ownSink });
+        kept.push(socket);
+        this.begun.add(member);
+      } catch {
+        break;
+      }
+    }
+    if (jobs.length === 0) return outcomes;
+    const shape = kept[0]!.source;
+    const started = performance.now();
+    const outcome = await dumpNamespaces(sharedDumpThread(), jobs, { families: shape.families, singleWalk: shape.singleWalk }, this.receiveTimeoutMs);
+    if (outcome.error instanceof DumpThreadUnusable) {
+      // Nothing reached a sink: every namespace is dumped alone (inline) from now on.
+      this.usable = false;
+      return outcomes;
+    }
+    const done = outcome.completed.filter(Boolean).length;
+    if (done > 0) this.pace.record(done, performance.now() - started);
+    outcome.completed.forEach((completed, i) => {
+      if (completed) outcomes[i] = { result: { families: [...shape.families], listenQueueLimitKnown: true } };
+    });
+    if (outcome.brokenJob !== undefined) {
+      kept[outcome.brokenJob]!.socket.release(jobs[outcome.brokenJob]!.fd, true);
+      outcomes[outcome.brokenJob] = { error: outcome.error };
+    }
+    return outcomes;
+  }
+}

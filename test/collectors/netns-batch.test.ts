@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { DumpPace } from '../../src/collectors/netns-batch.js';
+
+describe('DumpPace', () => {
+  it('sends one dump until one has been timed, then as many as the rest of the budget holds, at most 64', () => {
+    const pace = new DumpPace();
+    expect(pace.chunkSize(500)).toBe(1);
+    pace.record(1, 20); // 20 ms a dump: a shared hash beside many host sockets
+    expect(pace.chunkSize(500)).toBe(25);
+    expect(pace.chunkSize(10)).toBe(1); // never less than one: the first dump always runs
+    pace.record(10, 0.5); // own hashes: 0.05 ms a dump, averaged with the earlier pace
+    expect(pace.chunkSize(500)).toBeGreaterThan(25);
+    for (let i = 0; i < 20; i++) pace.record(10, 0.5);
+    expect(pace.chunkSize(500)).toBe(64);
+  });
+});
