@@ -58,9 +58,9 @@ export class PodFixture {
   /** Points the netns collector at this fixture's runtime state (and only at it). */
   exporterFlags(): string[] {
     return [
-      `--collector.netns.containerd-state=${join(this.state, 'tasks')}`,
-      `--collector.netns.docker-state=${join(this.state, 'docker')}`,
-      `--collector.netns.crio-state=${join(this.state, 'crio')}`,
+      `--path.containerd.tasks=${join(this.state, 'tasks')}`,
+      `--path.docker.containers=${join(this.state, 'docker')}`,
+      `--path.crio.containers=${join(this.state, 'crio')}`,
     ];
   }
 
