@@ -11,7 +11,7 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 /** A netstat is ~4 KiB; anything near this is not a counters file. */
 const MAX_BYTES = 1024 * 1024;
 
-interface Kept {
+export interface Kept {
   /** Descriptors in COUNTER_FILES order; undefined where the file does not exist. */
   readonly fds: ReadonlyArray<number | undefined>;
   /** The paths they were opened at, for error messages. */
@@ -46,7 +46,7 @@ function openIfPresent(path: string): number | undefined {
  */
 export class NamespaceCounterFiles {
   private readonly kept = new Map<number, Kept>();
-  private buffer = Buffer.allocUnsafe(16 * 1024);
+  private readonly reader = new WholeFileReader();
 
   /**
    * The texts of the namespace `inode`, read through `netDir` (/proc/<pid>/net) the first time;
@@ -54,6 +54,20 @@ export class NamespaceCounterFiles {
    * reused elsewhere, meanwhile). Undefined when the files cannot be opened or read.
    */
   read(inode: number, netDir: string, stillThere: () => boolean): CounterTexts | undefined {
+    const kept = this.open(inode, netDir, stillThere);
+    if (kept === undefined) return undefined;
+    const texts = readCounterTexts(kept.fds, this.reader);
+    // Unreadable now (the namespace is being torn down): opened afresh next time.
+    if (texts === undefined) this.forget(inode);
+    return texts;
+  }
+
+  /**
+   * The namespace's kept descriptors (COUNTER_FILES order), opened through `netDir` the first
+   * time; undefined when they cannot be. For reading on another thread (netns-counter-thread.ts):
+   * descriptors are the process's, and they stay open until retain() or forget().
+   */
+  open(inode: number, netDir: string, stillThere: () => boolean): Kept | undefined {
     let kept = this.kept.get(inode);
     if (kept === undefined) {
       const paths = COUNTER_FILES.map((file) => join(netDir, file));
@@ -66,21 +80,7 @@ export class NamespaceCounterFiles {
       }
       this.kept.set(inode, kept);
     }
-    const texts: (string | undefined)[] = [];
-    for (const fd of kept.fds) {
-      if (fd === undefined) {
-        texts.push(undefined);
-        continue;
-      }
-      const text = this.readWhole(fd);
-      if (text === undefined) {
-        // Unreadable now (the namespace is being torn down): opened afresh next time.
-        this.forget(inode);
-        return undefined;
-      }
-      texts.push(text);
-    }
-    return { sockstat: texts[0]!, snmp: texts[1]!, netstat: texts[2]!, sockstat6: texts[3] };
+    return kept;
   }
 
   /** The path a file of the namespace was opened at (for a parse error's message). */
@@ -106,15 +106,20 @@ export class NamespaceCounterFiles {
     return this.kept.size;
   }
 
-  private forget(inode: number): void {
+  forget(inode: number): void {
     const kept = this.kept.get(inode);
     if (kept === undefined) return;
     this.kept.delete(inode);
     this.closeAll(kept);
   }
+}
+
+/** Reads a kept procfs file whole, from offset 0, into one reused buffer (one per thread). */
+export class WholeFileReader {
+  private buffer = Buffer.allocUnsafe(16 * 1024);
 
   /** From offset 0 to the end; normally one pread, more only if the text outgrows the buffer. */
-  private readWhole(fd: number): string | undefined {
+  readWhole(fd: number): string | undefined {
     let total = 0;
     try {
       for (;;) {
@@ -136,4 +141,19 @@ export class NamespaceCounterFiles {
     }
     return this.buffer.toString('latin1', 0, total);
   }
+}
+
+/** The texts behind a namespace's descriptors (COUNTER_FILES order); undefined if one fails to read. */
+export function readCounterTexts(fds: ReadonlyArray<number | undefined>, reader: WholeFileReader): CounterTexts | undefined {
+  const texts: (string | undefined)[] = [];
+  for (const fd of fds) {
+    if (fd === undefined) {
+      texts.push(undefined);
+      continue;
+    }
+    const text = reader.readWhole(fd);
+    if (text === undefined) return undefined;
+    texts.push(text);
+  }
+  return { sockstat: texts[0]!, snmp: texts[1]!, netstat: texts[2]!, sockstat6: texts[3] };
 }

@@ -2,13 +2,15 @@ import { topN } from '../aggregate/top-n.js';
 import { choiceFlag, integerFlag, numberFlag } from '../config/flag.js';
 import type { ScanResult } from '../kernel/socket-record.js';
 import { NetnsDiscovery, parseNetnsLink, type DiscoveredNetns } from '../owners/netns-discovery.js';
+import { NetnsOwnerCache } from '../owners/netns-owner-cache.js';
 import { OWNER_LABEL_NAMES, OwnerNamer, ownerLabelValues, type OwnerLabels } from '../owners/owner-labels.js';
 import type { OwnerPaths } from '../owners/flags.js';
 import { RuntimeState } from '../owners/runtime-state.js';
 import type { ProcRoot } from '../procfs/proc-root.js';
 import type { ScrapeContext, SocketTable, TableCollector } from './collector.js';
 import { scrapeGauge } from './metric-helpers.js';
-import { NamespaceCounterFiles } from './netns-counter-files.js';
+import { NamespaceCounterFiles, type Kept } from './netns-counter-files.js';
+import { CounterReadThread } from './netns-counter-thread.js';
 import { addCounters, namespaceWeight, parseNamespaceCounters, reportCounters, type NamespaceCounters } from './netns-counters.js';
 import { NamespaceTableSources, type NamespacePlace, type NamespaceTableSource } from './netns-sources.js';
 import { NamespaceTable, reportTables, TableBudget, TableSnapshots, type TableRow } from './netns-tables.js';
@@ -59,6 +61,7 @@ function namerFor({ runtimeState: roots }: OwnerPaths): OwnerNamer {
 const snapshots = new TableSnapshots();
 const tableSources = new NamespaceTableSources();
 const counterFiles = new NamespaceCounterFiles();
+const ownerCache = new NetnsOwnerCache();
 /** Namespaces whose counters are read between two turns of the event loop (~2 ms). */
 const COUNTERS_PER_TURN = 16;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -68,23 +71,51 @@ interface Counted {
   counters: NamespaceCounters;
 }
 
+/** Below this many namespaces, the second thread's round trip costs more than the reads it takes over. */
+const MIN_NAMESPACES_TO_SHARE = 16;
+const counterThread = new CounterReadThread();
+
 /**
  * Each namespace's counters, through files opened via its lowest pid and kept open; a namespace
  * whose files cannot be read, or whose pid left it before they were opened (and might be reused
- * elsewhere), is left out. Synchronous preads (the thread pool costs more than the read), with a
- * turn of the event loop between groups: 110 namespaces are 10-20 ms of reads and parsing, three
- * times that when the CPUs are contended, too long to hold the loop in one go.
+ * elsewhere), is left out. The cost is the kernel formatting each file on every read, so where
+ * there is a second core, a worker reads and parses half of the namespaces while this thread
+ * does the other half. Synchronous preads here (the thread pool costs more than the read), with a
+ * turn of the event loop between groups.
  */
 async function readAllCounters(proc: ProcRoot, namespaces: readonly DiscoveredNetns[]): Promise<{ counted: Counted[]; unreadable: number }> {
-  const counted: Counted[] = [];
+  const opened: Array<{ ns: Counted['ns']; kept: Kept }> = [];
   let unreadable = 0;
-  for (const [i, ns] of namespaces.entries()) {
-    if (i % COUNTERS_PER_TURN === COUNTERS_PER_TURN - 1) await nextTurn();
+  for (const ns of namespaces) {
     if (ns.pid === undefined) continue;
     const pid = ns.pid;
-    const texts = counterFiles.read(ns.inode, proc.path(String(pid), 'net'), () => parseNetnsLink(proc.readLinkSyncIfPresent(String(pid), 'ns', 'net')) === ns.inode);
-    if (texts === undefined) unreadable++;
-    else counted.push({ ns: { ...ns, pid }, counters: parseNamespaceCounters(texts, (file) => counterFiles.pathOf(ns.inode, file)) });
+    const kept = counterFiles.open(ns.inode, proc.path(String(pid), 'net'), () => parseNetnsLink(proc.readLinkSyncIfPresent(String(pid), 'ns', 'net')) === ns.inode);
+    if (kept === undefined) unreadable++;
+    else opened.push({ ns: { ...ns, pid }, kept });
+  }
+  const share = counterThread.available && opened.length >= MIN_NAMESPACES_TO_SHARE ? Math.floor(opened.length / 2) : 0;
+  const theirs = opened.slice(opened.length - share);
+  const remote = share === 0 ? Promise.resolve(undefined) : counterThread.read(theirs.map(({ ns, kept }) => ({ inode: ns.inode, fds: kept.fds, paths: kept.paths }))).catch(() => undefined);
+
+  const counted: Counted[] = [];
+  const readHere = async (entries: typeof opened): Promise<void> => {
+    for (const [i, { ns }] of entries.entries()) {
+      if (i % COUNTERS_PER_TURN === COUNTERS_PER_TURN - 1) await nextTurn();
+      const texts = counterFiles.read(ns.inode, proc.path(String(ns.pid), 'net'), () => true);
+      if (texts === undefined) unreadable++;
+      else counted.push({ ns, counters: parseNamespaceCounters(texts, (file) => counterFiles.pathOf(ns.inode, file)) });
+    }
+  };
+  await readHere(opened.slice(0, opened.length - share));
+  const results = await remote;
+  if (share > 0 && results === undefined) await readHere(theirs); // the worker could not: read them here
+  for (const [i, result] of (results ?? []).entries()) {
+    if (result.outcome === 'read') counted.push({ ns: theirs[i]!.ns, counters: result.counters });
+    else if (result.outcome === 'malformed') throw new Error(result.message);
+    else {
+      counterFiles.forget(result.inode);
+      unreadable++;
+    }
   }
   return { counted, unreadable };
 }
@@ -107,7 +138,9 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
     counterFiles.retain(new Set(others.map((ns) => ns.inode)));
     const cap = topN(counted, (entry) => namespaceWeight(entry.counters), options.maxNamespaces, (a, b) => a.ns.inode - b.ns.inode);
     const namer = namerFor(ownerPaths);
-    const kept = await Promise.all(cap.kept.map(async (entry) => ({ ...entry, labels: labelRecord(await discovery.ownerLabels(entry.ns, namer)) })));
+    ownerCache.retain(new Set(others.map((ns) => ns.inode)));
+    const ownerOf = (ns: DiscoveredNetns): Promise<Record<string, string>> => ownerCache.labels(ns.inode, ns.pid, () => discovery.ownerLabels(ns, namer)).then(labelRecord);
+    const kept = await Promise.all(cap.kept.map(async (entry) => ({ ...entry, labels: await ownerOf(entry.ns) })));
     let other: NamespaceCounters | undefined;
     for (const entry of cap.folded) other = addCounters(other, entry.counters);
     // Namespaces only a bind mount keeps alive: no /proc/<pid>/net, so no counters (nothing to
@@ -116,7 +149,7 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
     const readable = tableSources.readsBindMounts(options.tables) ? bindOnly : [];
     const bindKept = readable.slice(0, Math.max(0, options.maxNamespaces - kept.length));
     const bindFolded = readable.length - bindKept.length;
-    const bindLabelled = await Promise.all(bindKept.map(async (ns) => ({ ns, labels: labelRecord(await discovery.ownerLabels(ns, namer)) })));
+    const bindLabelled = await Promise.all(bindKept.map(async (ns) => ({ ns, labels: await ownerOf(ns) })));
 
     // Tables: the kept namespaces, stalest first, each guarded by the shared budget.
     const budget = new TableBudget(options.tableBudget);

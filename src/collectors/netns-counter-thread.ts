@@ -1,0 +1,89 @@
+/**
+ * The main thread's side of netns-counter-worker.ts: hands it the kept descriptors of some
+ * namespaces and gets their parsed counters back, while this thread reads the rest. One worker
+ * for the process, started on first use and unref'd so it never keeps the process alive; where it
+ * cannot run (its compiled file is missing, as when the sources run untranspiled, or it died),
+ * this thread reads everything, as before.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { NamespaceCounters } from './netns-counters.js';
+
+export interface CounterJob {
+  readonly inode: number;
+  readonly fds: ReadonlyArray<number | undefined>;
+  readonly paths: readonly string[];
+}
+
+export type CounterResult =
+  | { inode: number; outcome: 'read'; counters: NamespaceCounters }
+  | { inode: number; outcome: 'unreadable' }
+  | { inode: number; outcome: 'malformed'; message: string };
+
+export interface CounterReply {
+  id: number;
+  results: CounterResult[];
+}
+
+const WORKER_FILE = new URL('./netns-counter-worker.js', import.meta.url);
+/** A reply later than this means the worker is stuck: its namespaces count as unreadable this scrape. */
+const REPLY_TIMEOUT_MS = 10_000;
+
+export class CounterReadThread {
+  private worker: Worker | undefined;
+  private usable = availableParallelism() > 1 && existsSync(fileURLToPath(WORKER_FILE));
+  private nextId = 0;
+
+  /** Whether a second thread can take a share of the reads. */
+  get available(): boolean {
+    return this.usable;
+  }
+
+  /** Reads and parses `jobs` on the worker; rejects if the worker cannot (the caller reads them itself). */
+  read(jobs: readonly CounterJob[]): Promise<CounterResult[]> {
+    const worker = this.start();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const done = (error: Error | undefined, results?: CounterResult[]): void => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        worker.unref();
+        if (error === undefined) resolve(results!);
+        else reject(error);
+      };
+      const onMessage = (reply: CounterReply): void => {
+        if (reply.id === id) done(undefined, reply.results);
+      };
+      const onError = (error: Error): void => done(error);
+      const onExit = (code: number): void => done(new Error(`the counter reader exited (code ${code})`));
+      const timer = setTimeout(() => {
+        done(new Error(`the counter reader did not answer in ${REPLY_TIMEOUT_MS} ms`));
+        void worker.terminate();
+      }, REPLY_TIMEOUT_MS);
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+      worker.ref();
+      worker.postMessage({ id, jobs });
+    });
+  }
+
+  private start(): Worker {
+    if (this.worker !== undefined) return this.worker;
+    const worker = new Worker(WORKER_FILE, { name: 'tcpstate-netns-counters' });
+    worker.unref();
+    worker.once('exit', () => {
+      if (this.worker === worker) this.worker = undefined;
+    });
+    worker.once('error', () => {
+      // One that fails to load will fail again: read on the main thread from now on.
+      this.usable = false;
+    });
+    this.worker = worker;
+    return worker;
+  }
+}
