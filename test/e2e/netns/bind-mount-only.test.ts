@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TCP_STATES } from '../../../src/kernel/tcp.js';
 import { parseExposition, select, type Sample } from '../../helpers/exposition.js';
 import { countSsStates, describeWithNetns, exporterBin } from '../../helpers/netns.js';
+import { endChild } from '../../helpers/end-child.js';
 import { firstLine } from '../../owners/cgroup-fixture.js';
 
 const run = promisify(execFile);
@@ -49,19 +50,7 @@ describeWithNetns('a network namespace kept alive only by its bind mount', () =>
   }, 60_000);
 
   afterAll(async () => {
-    holder?.stdin?.end();
-    if (holder?.pid !== undefined && holder.exitCode === null) {
-      await new Promise((resolve) => {
-        const timer = setTimeout(() => {
-          holder!.kill('SIGKILL');
-          resolve(undefined);
-        }, 5000);
-        holder!.once('exit', () => {
-          clearTimeout(timer);
-          resolve(undefined);
-        });
-      });
-    }
+    await endChild(holder);
     await run('ip', ['netns', 'del', name]).catch(() => undefined);
   }, 30_000);
 

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseExposition, type Sample } from '../../helpers/exposition.js';
 import { describeWithNetns, exporterBin, repoRoot } from '../../helpers/netns.js';
+import { endChild } from '../../helpers/end-child.js';
 import { firstLine } from '../../owners/cgroup-fixture.js';
 
 const run = promisify(execFile);
@@ -34,19 +35,7 @@ describeWithNetns('the netns collector with many namespaces (counter reads share
   }, 90_000);
 
   afterAll(async () => {
-    farm?.stdin?.end();
-    if (farm?.pid !== undefined && farm.exitCode === null) {
-      await new Promise((resolve) => {
-        const timer = setTimeout(() => {
-          farm!.kill('SIGKILL');
-          resolve(undefined);
-        }, 5000);
-        farm!.once('exit', () => {
-          clearTimeout(timer);
-          resolve(undefined);
-        });
-      });
-    }
+    await endChild(farm);
   });
 
   it('reports every namespace, each with its own counters', { timeout: 60_000 }, async () => {
