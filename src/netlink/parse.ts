@@ -6,7 +6,7 @@
 import type { SocketSink } from '../kernel/socket-record.js';
 import { TIMER_KEEPALIVE, TIMER_RETRANSMIT, TIMER_ZERO_WINDOW_PROBE } from '../kernel/tcp.js';
 import { NetlinkKernelError, NetlinkParseError } from './errors.js';
-import { AF_INET6, INET_DIAG_CGROUP_ID, INET_DIAG_MSG_LEN, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_OVERRUN, SOCK_DIAG_BY_FAMILY, TCPDIAG_GETSOCK } from './protocol.js';
+import { AF_INET6, INET_DIAG_MSG_LEN, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_OVERRUN, SOCK_DIAG_BY_FAMILY, TCPDIAG_GETSOCK } from './protocol.js';
 import type { InetDiagRecord } from './record.js';
 
 /** Where a dump stands after a chunk has been parsed. */
@@ -45,6 +45,7 @@ export function parseDumpChunk(
   }
   if (end > bytes.length) throw new RangeError('parseDumpChunk: end beyond the buffer');
   record.bytes = bytes;
+  record.words = words;
   const wantSeq = seq >>> 0;
   let off = start;
   let sockets = progress.sockets;
@@ -88,7 +89,7 @@ export function parseDumpChunk(
         record.rxQueue = words[pw + 14]!; // @56
         record.txQueue = words[pw + 15]!; // @60
         record.inode = words[pw + 17]!; // @68
-        record.cgroupId = cgroupIdOf(words, p + INET_DIAG_MSG_LEN, off + len);
+        record.cgroupIdPending = true;
         record.msgOffset = p;
         record.msgLength = len - NLMSG_HDRLEN;
         sink.add(record);
@@ -119,31 +120,4 @@ export function parseDumpChunk(
   }
   progress.sockets = sockets;
   return progress;
-}
-
-/** rtattr type bits; the top two are flags (NLA_F_NESTED, NLA_F_NET_BYTEORDER). */
-const NLA_TYPE_MASK = 0x3fff;
-
-/**
- * The INET_DIAG_CGROUP_ID of one message, or 0 when it has none: walks the attributes in
- * `[at, end)` (4-byte aligned, as the message is) and stops at the first cgroup id. Full sockets
- * carry three or four small attributes (MARK when root, SHUTDOWN, CGROUP_ID, SOCKOPT), so this is
- * a few word reads per record. Each rtattr header is one little-endian word, len | type << 16, as
- * the rest of the parser reads the host-endian netlink header. A length below the header or beyond
- * the message ends the walk: nothing after it can be trusted, and the socket simply has no id.
- */
-function cgroupIdOf(words: Uint32Array, at: number, end: number): number {
-  let a = at;
-  while (a + 4 <= end) {
-    const header = words[a >>> 2]!;
-    const len = header & 0xffff;
-    if (len < 4 || a + len > end) return 0;
-    if (((header >>> 16) & NLA_TYPE_MASK) === INET_DIAG_CGROUP_ID) {
-      if (len < 12) return 0;
-      // A u64 as hi * 2^32 + lo: exact below 2^53, far above the kernfs ids a kernel hands out.
-      return words[(a >>> 2) + 2]! * 4294967296 + words[(a >>> 2) + 1]!;
-    }
-    a += (len + 3) & ~3;
-  }
-  return 0;
 }

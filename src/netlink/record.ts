@@ -2,7 +2,7 @@ import type { EndpointKey } from '../kernel/endpoint-key.js';
 import { HEX_BYTE } from '../kernel/endpoint-key.js';
 import type { SocketRecord } from '../kernel/socket-record.js';
 import type { Family } from '../kernel/tcp.js';
-import { INET_DIAG_MSG_LEN } from './protocol.js';
+import { INET_DIAG_CGROUP_ID, INET_DIAG_MSG_LEN } from './protocol.js';
 import { findAttribute, INET_DIAG_INFO, RTATTR_HDRLEN } from './tcp-info.js';
 
 /** Entries of the remote-endpoint key cache (a power of two). */
@@ -29,9 +29,17 @@ export class InetDiagRecord implements SocketRecord {
   retransmits = 0;
   probes = 0;
   inode = 0;
-  cgroupId = 0;
+  /**
+   * Set by the parser for each message: INET_DIAG_CGROUP_ID is looked for only when a sink reads
+   * `cgroupId` (the cgroup collector does; the tcp_info dump and --no-collector.cgroup scrapes
+   * never pay for the attribute walk).
+   */
+  cgroupIdPending = false;
+  private cgroupIdValue = 0;
   /** Buffer and offset of the current inet_diag_msg, and its length (attributes included). */
   bytes: Uint8Array = EMPTY;
+  /** The same buffer as 32-bit words (the parser's view; attributes are 4-byte aligned). */
+  words: Uint32Array = EMPTY_WORDS;
   msgOffset = 0;
   msgLength = 0;
   /**
@@ -50,6 +58,20 @@ export class InetDiagRecord implements SocketRecord {
    * walked only here, when a sink asks: the counting dump never requests the extension and never
    * pays for looking for it.
    */
+  get cgroupId(): number {
+    if (this.cgroupIdPending) {
+      this.cgroupIdValue = cgroupIdOf(this.words, this.msgOffset + INET_DIAG_MSG_LEN, this.msgOffset + this.msgLength);
+      this.cgroupIdPending = false;
+    }
+    return this.cgroupIdValue;
+  }
+
+  /** For a test that renumbers ids of a replayed capture. */
+  set cgroupId(id: number) {
+    this.cgroupIdValue = id;
+    this.cgroupIdPending = false;
+  }
+
   locateInfo(): number {
     const start = this.msgOffset;
     const attr = findAttribute(this.bytes, start + INET_DIAG_MSG_LEN, start + this.msgLength, INET_DIAG_INFO);
@@ -118,6 +140,35 @@ export class InetDiagRecord implements SocketRecord {
 }
 
 const EMPTY = new Uint8Array(0);
+const EMPTY_WORDS = new Uint32Array(0);
+
+/** rtattr type bits; the top two are flags (NLA_F_NESTED, NLA_F_NET_BYTEORDER). */
+const NLA_TYPE_MASK = 0x3fff;
+
+/**
+ * The INET_DIAG_CGROUP_ID of one message, or 0 when it has none: walks the attributes in
+ * `[at, end)` (4-byte aligned, as the message is) and stops at the first cgroup id. Full sockets
+ * carry three or four small attributes (MARK when root, SHUTDOWN, CGROUP_ID, SOCKOPT), so this is
+ * a few word reads per record. Each rtattr header is one little-endian word, len | type << 16, as
+ * the rest of the parser reads the host-endian netlink header. A length below the header or beyond
+ * the message ends the walk: nothing after it can be trusted, and the socket simply has no id.
+ */
+function cgroupIdOf(words: Uint32Array, at: number, end: number): number {
+  let a = at;
+  while (a + 4 <= end) {
+    const header = words[a >>> 2]!;
+    const len = header & 0xffff;
+    if (len < 4 || a + len > end) return 0;
+    if (((header >>> 16) & NLA_TYPE_MASK) === INET_DIAG_CGROUP_ID) {
+      if (len < 12) return 0;
+      // A u64 as hi * 2^32 + lo: exact below 2^53, far above the kernfs ids a kernel hands out.
+      return words[(a >>> 2) + 2]! * 4294967296 + words[(a >>> 2) + 1]!;
+    }
+    a += (len + 3) & ~3;
+  }
+  return 0;
+}
+
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** A big-endian 32-bit word as a signed int (cache tag); `>>> 0` gives the address. */
