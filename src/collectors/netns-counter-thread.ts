@@ -74,7 +74,9 @@ export class CounterReadThread {
 
   private start(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const worker = new Worker(WORKER_FILE, { name: 'tcpstate-netns-counters' });
+    // Its heap holds one scrape's texts (a few hundred KiB): a small young generation keeps V8 from
+    // growing the default semi-spaces for it, which shows as RSS.
+    const worker = new Worker(WORKER_FILE, { name: 'tcpstate-netns-counters', resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
     worker.unref();
     worker.once('exit', () => {
       if (this.worker === worker) this.worker = undefined;

@@ -53,7 +53,8 @@ export class DumpThread {
     const workerData: WorkerData = { data: this.data, control: this.control };
     let worker: Worker;
     try {
-      worker = new Worker(WORKER_FILE, { workerData, name: 'tcpstate-netlink' });
+      // The worker allocates almost nothing (it fills shared memory): keep V8's heap for it small.
+      worker = new Worker(WORKER_FILE, { workerData, name: 'tcpstate-netlink', resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
     } catch (error) {
       throw new DumpThreadUnusable(`netlink: cannot start the dump thread: ${(error as Error).message}`);
     }
