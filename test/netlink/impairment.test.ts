@@ -6,37 +6,10 @@ import { TcpInfoReader } from '../../src/netlink/tcp-info.js';
 import { dropPortPackets, shapePort, ssEstablished, ssRttMs, ssTotalRetrans, withoutTailLossProbes } from '../helpers/impairment.js';
 import { aligned, inetDiagMessages } from '../helpers/inet-diag-messages.js';
 import { describeWithNetns, TestNamespace } from '../helpers/netns.js';
+import { startTraffic } from '../helpers/paced-traffic.js';
 
-const trafficScript = fileURLToPath(new URL('../helpers/traffic.mjs', import.meta.url));
 const dumpScript = fileURLToPath(new URL('../helpers/info-dump.mjs', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-interface Flow {
-  port: number;
-  connections: number;
-}
-
-/** Starts paced traffic (64 KiB every 25 ms per connection, ~21 Mbit/s) and resolves once every connection is up. */
-async function startTraffic(ns: TestNamespace, flows: readonly Flow[], seconds: number): Promise<ChildProcess> {
-  const spec = { seconds, flows: flows.map((f) => ({ ...f, chunk: 65536, intervalMs: 25 })) };
-  const child = ns.spawn(process.execPath, [trafficScript, JSON.stringify(spec)]);
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`traffic not ready after 10 s: ${stderr}`)), 10_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      if (c.toString().includes('READY')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`traffic exited with ${code}: ${stderr}`));
-    });
-  });
-  return child;
-}
 
 /** Our own dump of the namespace's ESTABLISHED IPv4 sockets: tcp_info per "local remote". */
 async function infoDump(ns: TestNamespace): Promise<Map<string, { rtt: number; totalRetrans: number; remotePort: number }>> {

@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { dropPortPackets, withoutTailLossProbes } from '../../helpers/impairment.js';
 import { describeWithNetns, exporterBin, TestNamespace } from '../../helpers/netns.js';
-import { startTraffic } from './quiet-traffic.js';
+import { startTraffic } from '../../helpers/paced-traffic.js';
 
 interface Report {
   source: string;

@@ -2,7 +2,7 @@
  * The tcpinfo collector against real impairment in a namespace the test makes: a tbf rate limit
  * on one upstream port, 5% random drops on another, each beside a clean port. The exporter is the
  * built CLI (`collect`, one scrape) inside the namespace; every figure is checked against
- * `ss -tino` of the same, frozen, sockets (see quiet-traffic.ts).
+ * `ss -tino` of the same, frozen, sockets (see test/helpers/paced-traffic.ts).
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { parseExposition, select, valueOf, type Sample } from '../../helpers/exp
 import { dropPortPackets, shapePort, ssEstablished, ssRttMs, withoutTailLossProbes } from '../../helpers/impairment.js';
 import { describeWithNetns, exporterBin, TestNamespace } from '../../helpers/netns.js';
 import { expectSeriesMatchesSs, exportedBuckets, socketsOf } from './figures.js';
-import { freeze, startTraffic } from './quiet-traffic.js';
+import { freeze, startTraffic } from '../../helpers/paced-traffic.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

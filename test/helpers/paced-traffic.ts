@@ -7,11 +7,11 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ssEstablished } from '../../helpers/impairment.js';
-import type { TestNamespace } from '../../helpers/netns.js';
-import type { SsSocket } from '../../helpers/ss-info.js';
+import { ssEstablished } from './impairment.js';
+import type { TestNamespace } from './netns.js';
+import type { SsSocket } from './ss-info.js';
 
-const trafficScript = fileURLToPath(new URL('../../helpers/traffic.mjs', import.meta.url));
+const trafficScript = fileURLToPath(new URL('./traffic.mjs', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface Flow {
