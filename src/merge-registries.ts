@@ -14,6 +14,36 @@ interface Part {
  * so a per-pod alert and a node-wide sum read the same name. prom-client's Registry.merge refuses
  * a name twice, and the text format wants a family's series in one block under one HELP.
  */
+/**
+ * Lets the event loop run during a render. prom-client asks every family for its series at once
+ * and formats each family as its answer arrives, all in one run of microtasks: 4,600 series (110
+ * pods' namespaces) are 20-50 ms of formatting with nothing else served. So each family's answer
+ * is released only after the previous family's (prom-client's formatting of that one runs first,
+ * as the first reaction to it), and once SLICE_MS have gone by, after a turn of the event loop.
+ */
+class RenderPacer {
+  private sliceStart = performance.now();
+  private last: Promise<unknown> = Promise.resolve();
+
+  inTurn<T>(answer: () => Promise<T>): Promise<T> {
+    const previous = this.last;
+    const mine = (async (): Promise<T> => {
+      const value = await answer();
+      await previous.then(ignore, ignore);
+      if (performance.now() - this.sliceStart >= SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        this.sliceStart = performance.now();
+      }
+      return value;
+    })();
+    this.last = mine;
+    return mine;
+  }
+}
+
+const ignore = (): void => undefined;
+const SLICE_MS = 5;
+
 class MergedFamily {
   readonly help: string;
   readonly type: string;
@@ -22,14 +52,17 @@ class MergedFamily {
     // Mutable: prom-client renames counters (drops `_total`) when it renders OpenMetrics.
     public name: string,
     private readonly parts: readonly Part[],
+    private readonly pacer: RenderPacer,
   ) {
     this.help = parts[0]!.help;
     this.type = parts[0]!.type;
   }
 
-  async get(): Promise<MetricObjectWithValues<MetricValue<string>>> {
-    const results = await Promise.all(this.parts.map((part) => part.get()));
-    return { ...results[0]!, name: this.name, values: results.flatMap((result) => result.values) };
+  get(): Promise<MetricObjectWithValues<MetricValue<string>>> {
+    return this.pacer.inTurn(async () => {
+      const results = await Promise.all(this.parts.map((part) => part.get()));
+      return { ...results[0]!, name: this.name, values: results.flatMap((result) => result.values) };
+    });
   }
 }
 
@@ -52,6 +85,7 @@ export function mergeRegistries(registries: readonly Registry[]): Registry {
   // Every family is a fresh wrapper, even with one part: prom-client renames a counter in place
   // when it renders OpenMetrics (it drops `_total`), and a collection is rendered in both formats,
   // so the collectors' own metric objects must never be the ones it renames.
-  for (const [name, parts] of byName) merged.registerMetric(new MergedFamily(name, parts) as unknown as Metric);
+  const pacer = new RenderPacer();
+  for (const [name, parts] of byName) merged.registerMetric(new MergedFamily(name, parts, pacer) as unknown as Metric);
   return merged;
 }
