@@ -18,7 +18,6 @@ import { ROWS, buildDashboard, dashboardPath, renderDashboard } from '../../graf
 import { DATASOURCE } from '../../grafana/queries.js';
 import { THRESHOLDS } from '../../src/diagnose/thresholds.js';
 import { emittedMetricNames } from '../helpers/emitted-metrics.js';
-import { TCPINFO_SAMPLE_NAMES } from '../helpers/tcpinfo-metrics.js';
 import { allPanels, dataPanels, loadDashboard, metricNamesIn, panelQueries, variableQuery, variablesIn, type DashboardPanel } from './dashboard-queries.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -204,8 +203,8 @@ describe('datasource references', () => {
 });
 
 describe('queried metrics', () => {
-  // The opt-in tcpinfo collector is in no golden scrape; its names are the collector's contract.
-  const emitted = new Set([...emittedMetricNames(), ...TCPINFO_SAMPLE_NAMES]);
+  // The golden scrapes include the tcpinfo collector's (replayed from a captured tcp_info dump).
+  const emitted = emittedMetricNames();
   const known = new Set([...emitted, ...recordingRuleNames]);
   const queried = new Map<string, string[]>();
   for (const { name, target } of queries) {
