@@ -7,8 +7,9 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ssEstablished } from './impairment.js';
-import type { TestNamespace } from './netns.js';
+import { afterEach, beforeEach } from 'vitest';
+import { ssEstablished, withoutTailLossProbes } from './impairment.js';
+import { TestNamespace } from './netns.js';
 import type { SsSocket } from './ss-info.js';
 
 const trafficScript = fileURLToPath(new URL('./traffic.mjs', import.meta.url));
@@ -66,4 +67,34 @@ export async function freeze(ns: TestNamespace, traffic: ChildProcess, ports: re
     if (busy.length === 0) return sockets;
     if (Date.now() > deadline) throw new Error(`traffic did not settle in ${timeoutMs} ms: ${busy.map((s) => `${s.local}->${s.remote} send-q ${s.sendQ}`).join(', ')}`);
   }
+}
+
+/**
+ * A fresh namespace for each test of the calling describe block, with tail-loss probes off (so
+ * that drops show as retransmissions, not probes), and the traffic started in it ended by PID and
+ * the namespace destroyed after the test.
+ */
+export function impairmentNamespacePerTest(): { readonly ns: TestNamespace; startTraffic(flows: readonly Flow[], seconds: number): Promise<ChildProcess> } {
+  let current: TestNamespace | undefined;
+  const started: ChildProcess[] = [];
+  beforeEach(async () => {
+    current = await TestNamespace.create();
+    await withoutTailLossProbes(current);
+  });
+  afterEach(async () => {
+    for (const child of started.splice(0)) child.kill('SIGKILL');
+    await current?.destroy();
+    current = undefined;
+  });
+  return {
+    get ns(): TestNamespace {
+      if (current === undefined) throw new Error('impairmentNamespacePerTest: the namespace exists only inside a test');
+      return current;
+    },
+    async startTraffic(flows: readonly Flow[], seconds: number): Promise<ChildProcess> {
+      const child = await startTraffic(this.ns, flows, seconds);
+      started.push(child);
+      return child;
+    },
+  };
 }

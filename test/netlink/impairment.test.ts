@@ -1,12 +1,11 @@
-import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { encodeInfoDumpRequest } from '../../src/netlink/info-request.js';
 import { TcpInfoReader } from '../../src/netlink/tcp-info.js';
-import { dropPortPackets, shapePort, ssEstablished, ssRttMs, ssTotalRetrans, withoutTailLossProbes } from '../helpers/impairment.js';
+import { dropPortPackets, shapePort, ssEstablished, ssRttMs, ssTotalRetrans } from '../helpers/impairment.js';
 import { aligned, inetDiagMessages } from '../helpers/inet-diag-messages.js';
 import { describeWithNetns, TestNamespace } from '../helpers/netns.js';
-import { startTraffic } from '../helpers/paced-traffic.js';
+import { impairmentNamespacePerTest } from '../helpers/paced-traffic.js';
 
 const dumpScript = fileURLToPath(new URL('../helpers/info-dump.mjs', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -25,22 +24,12 @@ async function infoDump(ns: TestNamespace): Promise<Map<string, { rtt: number; t
 }
 
 describeWithNetns('impairment helpers: tc rate limits and iptables random drops, seen by ss -tin', () => {
-  let ns: TestNamespace;
-  let traffic: ChildProcess | undefined;
-
-  beforeEach(async () => {
-    ns = await TestNamespace.create();
-    await withoutTailLossProbes(ns);
-  });
-  afterEach(async () => {
-    traffic?.kill('SIGKILL');
-    traffic = undefined;
-    await ns.destroy();
-  });
+  const lab = impairmentNamespacePerTest();
 
   it('a tbf rate limit on one port raises its senders\' RTT to the queueing delay; an unshaped port stays near loopback RTT', async () => {
+    const { ns } = lab;
     const shaping = await shapePort(ns, 7002, { rateKbit: 10_000, latencyMs: 30 });
-    traffic = await startTraffic(ns, [{ port: 7001, connections: 2 }, { port: 7002, connections: 2 }], 12);
+    await lab.startTraffic([{ port: 7001, connections: 2 }, { port: 7002, connections: 2 }], 12);
     await sleep(3000); // the shaped queue fills within a few RTTs of ~50 ms
     const ours = await infoDump(ns);
     const clients = await ssEstablished(ns, '( dport = :7001 or dport = :7002 )');
@@ -66,8 +55,9 @@ describeWithNetns('impairment helpers: tc rate limits and iptables random drops,
   });
 
   it('5% random drops on one port make its sockets retransmit; a clean port stays at 0', async () => {
+    const { ns } = lab;
     const drops = await dropPortPackets(ns, 7004, 0.05);
-    traffic = await startTraffic(ns, [{ port: 7003, connections: 2 }, { port: 7004, connections: 2 }], 12);
+    await lab.startTraffic([{ port: 7003, connections: 2 }, { port: 7004, connections: 2 }], 12);
     // ~40 packets/s per connection: 4 connections' worth of drops within a few seconds, bounded.
     let lossy = 0;
     for (let i = 0; i < 16 && lossy === 0; i++) {
@@ -92,6 +82,7 @@ describeWithNetns('impairment helpers: tc rate limits and iptables random drops,
   });
 
   it('refuses a bad port or probability in one line', async () => {
+    const { ns } = lab;
     await expect(shapePort(ns, 0, { rateKbit: 1, latencyMs: 1 })).rejects.toThrow('impairment: port 0 is not in 1..65535');
     await expect(dropPortPackets(ns, 80, 1.5)).rejects.toThrow('impairment: drop probability 1.5 is not in (0, 1]');
   });

@@ -2,11 +2,10 @@
  * `diagnose` names the worst upstream from the tcpinfo series: in a namespace the test makes,
  * random drops on one upstream port's traffic and none on another's, the real CLI's JSON report.
  */
-import type { ChildProcess } from 'node:child_process';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { dropPortPackets, withoutTailLossProbes } from '../../helpers/impairment.js';
+import { expect, it } from 'vitest';
+import { dropPortPackets } from '../../helpers/impairment.js';
 import { describeWithNetns, exporterBin, TestNamespace } from '../../helpers/netns.js';
-import { startTraffic } from '../../helpers/paced-traffic.js';
+import { impairmentNamespacePerTest } from '../../helpers/paced-traffic.js';
 
 interface Report {
   source: string;
@@ -27,22 +26,12 @@ async function diagnose(ns: TestNamespace, flags: readonly string[]): Promise<Re
 }
 
 describeWithNetns('diagnose: the worst upstream', () => {
-  let ns: TestNamespace;
-  let traffic: ChildProcess | undefined;
-
-  beforeEach(async () => {
-    ns = await TestNamespace.create();
-    await withoutTailLossProbes(ns);
-  });
-  afterEach(async () => {
-    traffic?.kill('SIGKILL');
-    traffic = undefined;
-    await ns.destroy();
-  });
+  const lab = impairmentNamespacePerTest();
 
   it('names the upstream port whose traffic is dropped, with a warning, and not the clean one', { timeout: 120_000 }, async () => {
+    const { ns } = lab;
     await dropPortPackets(ns, 7004, 0.1);
-    traffic = await startTraffic(ns, [{ port: 7003, connections: 8 }, { port: 7004, connections: 8 }], 60);
+    await lab.startTraffic([{ port: 7003, connections: 8 }, { port: 7004, connections: 8 }], 60);
     const report = await diagnose(ns, ['--diagnose.interval=3', '--collector.sockets.remote-ports=7003,7004', '--no-collector.process']);
     expect(report.source).toBe('netlink');
     expect(report.collectors.find((c) => c.name === 'tcpinfo')).toEqual(expect.objectContaining({ ok: true }));
@@ -55,6 +44,7 @@ describeWithNetns('diagnose: the worst upstream', () => {
   });
 
   it('with the procfs source diagnose leaves tcpinfo out rather than report it failed', { timeout: 60_000 }, async () => {
+    const { ns } = lab;
     const report = await diagnose(ns, ['--diagnose.interval=0', '--collector.sockets.source=procfs', '--no-collector.process']);
     expect(report.source).toBe('procfs');
     expect(report.collectors.map((c) => c.name)).not.toContain('tcpinfo');

@@ -4,13 +4,12 @@
  * built CLI (`collect`, one scrape) inside the namespace; every figure is checked against
  * `ss -tino` of the same, frozen, sockets (see test/helpers/paced-traffic.ts).
  */
-import type { ChildProcess } from 'node:child_process';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { parseExposition, select, valueOf, type Sample } from '../../helpers/exposition.js';
-import { dropPortPackets, shapePort, ssEstablished, ssRttMs, withoutTailLossProbes } from '../../helpers/impairment.js';
+import { dropPortPackets, shapePort, ssEstablished, ssRttMs } from '../../helpers/impairment.js';
 import { describeWithNetns, exporterBin, TestNamespace } from '../../helpers/netns.js';
 import { expectSeriesMatchesSs, exportedBuckets, socketsOf } from './figures.js';
-import { freeze, startTraffic } from '../../helpers/paced-traffic.js';
+import { freeze, impairmentNamespacePerTest } from '../../helpers/paced-traffic.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -30,22 +29,12 @@ async function scrape(ns: TestNamespace, remotePorts: readonly number[], extra: 
 }
 
 describeWithNetns('tcpinfo collector under real impairment (tbf, iptables random drops)', () => {
-  let ns: TestNamespace;
-  let traffic: ChildProcess | undefined;
-
-  beforeEach(async () => {
-    ns = await TestNamespace.create();
-    await withoutTailLossProbes(ns);
-  });
-  afterEach(async () => {
-    traffic?.kill('SIGKILL');
-    traffic = undefined;
-    await ns.destroy();
-  });
+  const lab = impairmentNamespacePerTest();
 
   it('a tbf rate limit on one upstream port shifts its RTT histogram to the queueing delay; the unshaped port stays near loopback RTT; every figure matches ss', { timeout: 90_000 }, async () => {
+    const { ns } = lab;
     await shapePort(ns, 7002, { rateKbit: 10_000, latencyMs: 30 });
-    traffic = await startTraffic(ns, [{ port: 7001, connections: 2 }, { host: '::1', port: 7001, connections: 1 }, { port: 7002, connections: 2 }], 60);
+    const traffic = await lab.startTraffic([{ port: 7001, connections: 2 }, { host: '::1', port: 7001, connections: 1 }, { port: 7002, connections: 2 }], 60);
     await sleep(3000); // the shaped queue fills within a few RTTs of ~50 ms
 
     // While the traffic flows: the clients of the shaped port wait behind 10 Mbit/s, tens of ms;
@@ -72,8 +61,9 @@ describeWithNetns('tcpinfo collector under real impairment (tbf, iptables random
   });
 
   it('5% random drops on one port: its retransmission figures rise, the clean port\'s stay 0; every figure matches ss, with and without the port filter', { timeout: 90_000 }, async () => {
+    const { ns } = lab;
     const drops = await dropPortPackets(ns, 7004, 0.05);
-    traffic = await startTraffic(ns, [{ port: 7003, connections: 2 }, { port: 7004, connections: 2 }], 60);
+    const traffic = await lab.startTraffic([{ port: 7003, connections: 2 }, { port: 7004, connections: 2 }], 60);
     // ~40 packets/s per connection: drops on the lossy port within a few seconds; bounded.
     let lossy = 0;
     for (let i = 0; i < 20 && lossy === 0; i++) {
