@@ -1,11 +1,14 @@
-import { Registry, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { Registry, type Metric } from 'prom-client';
+import type { FamilyData } from './collectors/series-family.js';
 
 /** What every prom-client metric object has at run time (its typings hide name, help and type). */
 interface Part {
   name: string;
   readonly help: string;
   readonly type: string;
-  get(): Promise<MetricObjectWithValues<MetricValue<string>>>;
+  get(): Promise<FamilyData>;
+  /** The text formats' variant, where a part has one (Histogram, SeriesFamily): shared labels kept apart, formatted once. */
+  getForPromString?(): Promise<FamilyData>;
 }
 
 /**
@@ -58,11 +61,18 @@ class MergedFamily {
     this.type = parts[0]!.type;
   }
 
-  get(): Promise<MetricObjectWithValues<MetricValue<string>>> {
-    return this.pacer.inTurn(async () => {
-      const results = await Promise.all(this.parts.map((part) => part.get()));
-      return { ...results[0]!, name: this.name, values: results.flatMap((result) => result.values) };
-    });
+  get(): Promise<FamilyData> {
+    return this.pacer.inTurn(() => this.joined((part) => part.get()));
+  }
+
+  /** What prom-client's text rendering asks for instead of get(), when a metric has it. */
+  getForPromString(): Promise<FamilyData> {
+    return this.pacer.inTurn(() => this.joined((part) => part.getForPromString?.() ?? part.get()));
+  }
+
+  private async joined(read: (part: Part) => Promise<FamilyData>): Promise<FamilyData> {
+    const results = await Promise.all(this.parts.map(read));
+    return { ...results[0]!, name: this.name, values: results.flatMap((result) => result.values) };
   }
 }
 

@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import { SnmpFieldPicker } from '../procfs/snmp-fields.js';
 import { parseSockstat } from '../procfs/sockstat.js';
 import { CURATED_COUNTERS } from './netstat.js';
-import { kernelCounter, scrapeGauge } from './metric-helpers.js';
+import { SeriesFamily } from './series-family.js';
 import type { CounterFile, CounterTexts } from './netns-counter-files.js';
 
 /**
@@ -66,25 +66,24 @@ export function addCounters(into: NamespaceCounters | undefined, from: Namespace
   return { ...into, timeWait: into.timeWait + from.timeWait };
 }
 
-/** Namespaces registered between two turns of the event loop: a few milliseconds of label hashing. */
-const ROWS_PER_TURN = 16;
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const IPV4: Readonly<Record<string, string>> = { family: 'ipv4' };
+const IPV6: Readonly<Record<string, string>> = { family: 'ipv6' };
+const NO_LABELS: Readonly<Record<string, string>> = {};
 
-/** Registers the counters of every reported namespace, each under its owner labels, yielding between groups of namespaces. */
-export async function reportCounters(registry: Registry, rows: ReadonlyArray<{ labels: Record<string, string>; counters: NamespaceCounters }>, labelNames: readonly string[]): Promise<void> {
+/** Registers the counters of every reported namespace, each under its owner labels (one object per row, shared by its series). */
+export function reportCounters(registry: Registry, rows: ReadonlyArray<{ labels: Record<string, string>; counters: NamespaceCounters }>): void {
   if (rows.length === 0) return;
   // The same HELP as the host's series: the exporter merges both into one family.
-  const metrics = NETNS_COUNTERS.map((counter) => ({ name: counter.metric, metric: kernelCounter(registry, counter.metric, counter.help, labelNames) }));
-  const inuse = scrapeGauge(registry, 'tcpstate_sockstat_inuse', 'TCP sockets in use (TCP: inuse from sockstat, TCP6: inuse from sockstat6); excludes TIME_WAIT and request sockets.', [...labelNames, 'family']);
-  const timeWait = scrapeGauge(registry, 'tcpstate_sockstat_tw', 'TCP sockets in TIME_WAIT, plus orphaned FIN_WAIT2 sockets, in this network namespace.', labelNames);
-  for (const [i, { labels, counters }] of rows.entries()) {
-    for (const { name, metric } of metrics) {
+  const metrics = NETNS_COUNTERS.map((counter) => ({ name: counter.metric, family: new SeriesFamily(registry, counter.metric, counter.help, 'counter') }));
+  const inuse = new SeriesFamily(registry, 'tcpstate_sockstat_inuse', 'TCP sockets in use (TCP: inuse from sockstat, TCP6: inuse from sockstat6); excludes TIME_WAIT and request sockets.', 'gauge');
+  const timeWait = new SeriesFamily(registry, 'tcpstate_sockstat_tw', 'TCP sockets in TIME_WAIT, plus orphaned FIN_WAIT2 sockets, in this network namespace.', 'gauge');
+  for (const { labels, counters } of rows) {
+    for (const { name, family } of metrics) {
       const value = counters.counters.get(name);
-      if (value !== undefined) metric.inc(labels, value);
+      if (value !== undefined) family.add(labels, NO_LABELS, value);
     }
-    inuse.set({ ...labels, family: 'ipv4' }, counters.inuse.ipv4);
-    if (counters.inuse.ipv6 !== undefined) inuse.set({ ...labels, family: 'ipv6' }, counters.inuse.ipv6);
-    timeWait.set(labels, counters.timeWait);
-    if (i % ROWS_PER_TURN === ROWS_PER_TURN - 1) await nextTurn();
+    inuse.add(labels, IPV4, counters.inuse.ipv4);
+    if (counters.inuse.ipv6 !== undefined) inuse.add(labels, IPV6, counters.inuse.ipv6);
+    timeWait.add(labels, NO_LABELS, counters.timeWait);
   }
 }

@@ -2,12 +2,9 @@ import type { Registry } from 'prom-client';
 import { topN } from '../aggregate/top-n.js';
 import type { ScanResult, SocketRecord, SocketSink, SocketSource } from '../kernel/socket-record.js';
 import { FAMILIES, STATE_SLOTS, TCP_LISTEN, stateName, stateSlot } from '../kernel/tcp.js';
-import { scrapeGauge } from './metric-helpers.js';
+import { SeriesFamily } from './series-family.js';
 
 const TCP_CLOSE_WAIT = 8;
-/** Namespaces registered between two turns of the event loop. */
-const ROWS_PER_TURN = 16;
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * One namespace's socket table, tallied small: per-state counts by family, and per local port
@@ -136,24 +133,30 @@ export interface TableRow {
   readonly snapshot: TableSnapshot;
 }
 
-/** Registers the per-namespace table series: states, CLOSE_WAIT and accept queues per port, age and method. */
-export async function reportTables(registry: Registry, rows: readonly TableRow[], labelNames: readonly string[], maxPorts: number, now: number): Promise<void> {
+const NO_LABELS: Readonly<Record<string, string>> = {};
+/** The (family, state) label objects by [family][slot], made once: every namespace's series share them (slot 0 is no state). */
+const STATE_LABELS: ReadonlyArray<ReadonlyArray<Readonly<Record<string, string>>>> = FAMILIES.map((family) => Array.from({ length: STATE_SLOTS }, (_, slot) => (slot === 0 ? NO_LABELS : { family, state: stateName(slot) })));
+const OTHER_PORT: Readonly<Record<string, string>> = { port: 'other' };
+
+/**
+ * Registers the per-namespace table series: states, CLOSE_WAIT and accept queues per port, age
+ * and method. Each row's `labels` (its owner's) is one object shared by all of its series.
+ */
+export function reportTables(registry: Registry, rows: readonly TableRow[], maxPorts: number, now: number): void {
   // No namespace, no family: an empty HELP/TYPE block says nothing.
   if (rows.length === 0) return;
-  const sockets = scrapeGauge(registry, 'tcpstate_netns_sockets', "TCP sockets in each state in another network namespace (a pod's, a container's), by family; request sockets count as syn_recv.", [...labelNames, 'family', 'state']);
-  const closeWait = scrapeGauge(registry, 'tcpstate_netns_close_wait_sockets', 'CLOSE_WAIT sockets in the namespace by local port: listening ports under --collector.netns.max-ports, the rest in port="other".', [...labelNames, 'port']);
-  const queue = scrapeGauge(registry, 'tcpstate_netns_listen_queue_length', 'Connections waiting in the accept queue, summed over the listeners on the port, in the namespace.', [...labelNames, 'port']);
+  const sockets = new SeriesFamily(registry, 'tcpstate_netns_sockets', "TCP sockets in each state in another network namespace (a pod's, a container's), by family; request sockets count as syn_recv.", 'gauge');
+  const closeWait = new SeriesFamily(registry, 'tcpstate_netns_close_wait_sockets', 'CLOSE_WAIT sockets in the namespace by local port: listening ports under --collector.netns.max-ports, the rest in port="other".', 'gauge');
+  const queue = new SeriesFamily(registry, 'tcpstate_netns_listen_queue_length', 'Connections waiting in the accept queue, summed over the listeners on the port, in the namespace.', 'gauge');
   const limit = rows.some((row) => row.snapshot.scan.listenQueueLimitKnown)
-    ? scrapeGauge(registry, 'tcpstate_netns_listen_queue_max', 'Accept-queue limit (the listen backlog), summed over the listeners on the port, in the namespace; known only when read over netlink.', [...labelNames, 'port'])
+    ? new SeriesFamily(registry, 'tcpstate_netns_listen_queue_max', 'Accept-queue limit (the listen backlog), summed over the listeners on the port, in the namespace; known only when read over netlink.', 'gauge')
     : undefined;
-  const age = scrapeGauge(registry, 'tcpstate_netns_table_age_seconds', "Age of the namespace's table series: 0 when dumped in this scrape, more when the budget skipped it and the last dump is shown.", labelNames);
-  const info = scrapeGauge(registry, 'tcpstate_netns_table_info', 'Always 1; how the namespace table was read (method) and whether the namespace has its own TCP hash table (own_hash: true, false, or unknown).', [...labelNames, 'method', 'own_hash']);
-  for (const [i, { labels, snapshot }] of rows.entries()) {
-    // A few milliseconds of label hashing per group: the event loop gets a turn between groups.
-    if (i % ROWS_PER_TURN === ROWS_PER_TURN - 1) await nextTurn();
+  const age = new SeriesFamily(registry, 'tcpstate_netns_table_age_seconds', "Age of the namespace's table series: 0 when dumped in this scrape, more when the budget skipped it and the last dump is shown.", 'gauge');
+  const info = new SeriesFamily(registry, 'tcpstate_netns_table_info', 'Always 1; how the namespace table was read (method) and whether the namespace has its own TCP hash table (own_hash: true, false, or unknown).', 'gauge');
+  for (const { labels, snapshot } of rows) {
     const { table, scan } = snapshot;
     for (const family of scan.families) {
-      for (let slot = 1; slot < STATE_SLOTS; slot++) sockets.set({ ...labels, family: FAMILIES[family], state: stateName(slot) }, table.stateCounts[family * STATE_SLOTS + slot]!);
+      for (let slot = 1; slot < STATE_SLOTS; slot++) sockets.add(labels, STATE_LABELS[family]![slot]!, table.stateCounts[family * STATE_SLOTS + slot]!);
     }
     const listening = [...table.listenQueueByPort.keys()];
     const kept = new Set(topN(listening, (port) => (table.closeWaitByPort.get(port) ?? 0) * 65536 + (table.listenQueueByPort.get(port) ?? 0), maxPorts, (a, b) => a - b).kept);
@@ -168,19 +171,20 @@ export async function reportTables(registry: Registry, rows: readonly TableRow[]
       otherLimit += table.listenQueueLimitByPort.get(port) ?? 0;
     }
     for (const port of [...kept].sort((a, b) => a - b)) {
-      closeWait.set({ ...labels, port: String(port) }, table.closeWaitByPort.get(port) ?? 0);
-      queue.set({ ...labels, port: String(port) }, table.listenQueueByPort.get(port)!);
-      limits?.set({ ...labels, port: String(port) }, table.listenQueueLimitByPort.get(port)!);
+      const portLabel = { port: String(port) };
+      closeWait.add(labels, portLabel, table.closeWaitByPort.get(port) ?? 0);
+      queue.add(labels, portLabel, table.listenQueueByPort.get(port)!);
+      limits?.add(labels, portLabel, table.listenQueueLimitByPort.get(port)!);
     }
-    closeWait.set({ ...labels, port: 'other' }, otherCloseWait);
+    closeWait.add(labels, OTHER_PORT, otherCloseWait);
     if (otherQueue !== undefined) {
-      queue.set({ ...labels, port: 'other' }, otherQueue);
-      limits?.set({ ...labels, port: 'other' }, otherLimit);
+      queue.add(labels, OTHER_PORT, otherQueue);
+      limits?.add(labels, OTHER_PORT, otherLimit);
     }
-    age.set(labels, Math.max(0, (now - snapshot.at) / 1000));
+    age.add(labels, NO_LABELS, Math.max(0, (now - snapshot.at) / 1000));
     // Whether the namespace shares the host's hash (tcp_ehash_entries < 0 inside it) is readable
     // only from inside the namespace (/proc/sys shows the reader's, whatever the path): netlink
     // knows, procfs says unknown.
-    info.set({ ...labels, method: snapshot.method, own_hash: snapshot.ownHash }, 1);
+    info.add(labels, { method: snapshot.method, own_hash: snapshot.ownHash }, 1);
   }
 }

@@ -129,10 +129,10 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
   reads: 'socket-tables',
   async prepareTally(context: ScrapeContext, options) {
     const { proc, logger, ownerPaths } = context;
-    // Without a listable procfs no namespace can be found: that is a failure, not "none".
-    if (proc.listDirSyncIfPresent() === undefined) throw new Error(`cannot list ${proc.root}: is --path.procfs the host's /proc?`);
     const discovery = new NetnsDiscovery({ proc, ipNetnsDirs: ownerPaths.ipNetnsDirs, otherBindMountDirs: ownerPaths.otherNetnsDirs });
     const found = await discovery.discover();
+    // Without a listable procfs no namespace can be found: that is a failure, not "none".
+    if (!found.stats.procListed) throw new Error(`cannot list ${proc.root}: is --path.procfs the host's /proc?`);
     const others = found.namespaces.filter((ns) => !ns.own);
     const { counted, unreadable } = await readAllCounters(proc, others);
     counterFiles.retain(new Set(others.map((ns) => ns.inode)));
@@ -202,8 +202,8 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
 
         const counterRows = kept.map((entry) => ({ labels: entry.labels, counters: entry.counters }));
         if (other !== undefined) counterRows.push({ labels: labelRecord(OTHER), counters: other });
-        await reportCounters(registry, counterRows, LABEL_NAMES);
-        if (options.tables !== 'off') await reportTables(registry, rows, LABEL_NAMES, options.maxPorts, now);
+        reportCounters(registry, counterRows);
+        if (options.tables !== 'off') reportTables(registry, rows, options.maxPorts, now);
 
         const namespaces = scrapeGauge(registry, 'tcpstate_netns_namespaces', "Network namespaces found besides the exporter's own, by what became of them this scrape: reported, folded into netns=\"other\" by the cap, without_process (only a bind mount and no netlink: nothing to read through; over netlink such a namespace is reported with its table and no counters), unreadable (permission, or the process left).", ['state']);
         namespaces.set({ state: 'reported' }, kept.length + bindKept.length);

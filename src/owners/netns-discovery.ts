@@ -36,8 +36,8 @@ export interface NetnsDiscoveryOptions {
 
 export interface NetnsDiscoveryResult {
   readonly namespaces: DiscoveredNetns[];
-  /** pids looked at, pids whose link could not be read (gone, or not permitted), and the time taken. */
-  readonly stats: { readonly pids: number; readonly unreadable: number; readonly durationMs: number };
+  /** Whether /proc could be listed; pids looked at, pids whose link could not be read (gone, or not permitted), and the time taken. */
+  readonly stats: { readonly procListed: boolean; readonly pids: number; readonly unreadable: number; readonly durationMs: number };
 }
 
 export const MAX_PIDS_KEPT = 16;
@@ -86,7 +86,8 @@ export class NetnsDiscovery {
     const own = parseNetnsLink(this.proc.readLinkSyncIfPresent('self', 'ns', 'net'));
 
     // Sync readlinks in batches: through the thread pool each would cost more than the syscall.
-    const pids = (this.proc.listDirSyncIfPresent() ?? []).filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b);
+    const listed = this.proc.listDirSyncIfPresent();
+    const pids = (listed ?? []).filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b);
     let unreadable = 0;
     for (let i = 0; i < pids.length; i++) {
       const pid = pids[i]!;
@@ -123,7 +124,7 @@ export class NetnsDiscovery {
       own: inode === own,
     }));
     namespaces.sort((a, b) => a.inode - b.inode);
-    return { namespaces, stats: { pids: pids.length, unreadable, durationMs: performance.now() - started } };
+    return { namespaces, stats: { procListed: listed !== undefined, pids: pids.length, unreadable, durationMs: performance.now() - started } };
   }
 
   /** st_dev of nsfs, from the reader's own namespace link (stat follows it to the nsfs inode). */
