@@ -1,6 +1,8 @@
 /**
- * The main thread's side of netns-counter-worker.ts: hands it the kept descriptors of some
- * namespaces and gets their parsed counters back, while this thread reads the rest. One worker
+ * The main thread's side of netns-counter-worker.ts: hands it the kept descriptors of every
+ * namespace and gets back the parsed counters of those it claimed, while this thread claims and
+ * reads the others. Both take the next namespace from one shared index, so the thread that is
+ * held up (by the event loop's other work, or by the scheduler) simply reads fewer. One worker
  * for the process, started on first use and unref'd so it never keeps the process alive; where it
  * cannot run (its compiled file is missing, as when the sources run untranspiled, or it died),
  * this thread reads everything, as before.
@@ -17,10 +19,30 @@ export interface CounterJob {
   readonly paths: readonly string[];
 }
 
+/** The outcome for jobs[index]. */
 export type CounterResult =
-  | { inode: number; outcome: 'read'; counters: NamespaceCounters }
-  | { inode: number; outcome: 'unreadable' }
-  | { inode: number; outcome: 'malformed'; message: string };
+  | { index: number; outcome: 'read'; counters: NamespaceCounters }
+  | { index: number; outcome: 'unreadable' }
+  | { index: number; outcome: 'malformed'; message: string };
+
+/** What the worker is sent: every job, and the shared index both threads claim jobs by. */
+export interface CounterRequest {
+  id: number;
+  jobs: readonly CounterJob[];
+  /** Int32Array over a SharedArrayBuffer: [0] is the next unclaimed job. */
+  next: Int32Array;
+}
+
+/** Claims the next job through the shared index; undefined once all are taken. */
+export function claimJob(next: Int32Array, jobs: number): number | undefined {
+  const index = Atomics.add(next, 0, 1);
+  return index < jobs ? index : undefined;
+}
+
+/** A fresh shared index, at 0. */
+export function sharedIndex(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4));
+}
 
 export interface CounterReply {
   id: number;
@@ -41,8 +63,11 @@ export class CounterReadThread {
     return this.usable;
   }
 
-  /** Reads and parses `jobs` on the worker; rejects if the worker cannot (the caller reads them itself). */
-  read(jobs: readonly CounterJob[]): Promise<CounterResult[]> {
+  /**
+   * Reads and parses, on the worker, the jobs it claims through `next`, until none is left;
+   * rejects if the worker cannot (the caller then reads whatever has no result).
+   */
+  read(jobs: readonly CounterJob[], next: Int32Array): Promise<CounterResult[]> {
     const worker = this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -68,7 +93,8 @@ export class CounterReadThread {
       worker.on('error', onError);
       worker.on('exit', onExit);
       worker.ref();
-      worker.postMessage({ id, jobs });
+      const request: CounterRequest = { id, jobs, next };
+      worker.postMessage(request);
     });
   }
 

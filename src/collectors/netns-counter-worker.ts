@@ -1,29 +1,34 @@
 /**
  * The second reader of the namespaces' counter files (netns-counter-thread.ts drives it). The
  * cost of the counters is the kernel formatting /proc/<pid>/net/{snmp,netstat,sockstat*} on every
- * read (about 70 µs for a netstat here), so on a machine with a second core, half of the
- * namespaces are read and parsed on this thread while the event loop's thread does the other half.
+ * read (about 70 µs for a netstat here), so on a machine with a second core, this thread and the
+ * event loop's each claim the next namespace from a shared index until none is left.
  */
 import { parentPort } from 'node:worker_threads';
-import { readCounterTexts, WholeFileReader, type CounterFile } from './netns-counter-files.js';
+import { COUNTER_FILES, readCounterTexts, WholeFileReader, type CounterFile } from './netns-counter-files.js';
 import { parseNamespaceCounters } from './netns-counters.js';
-import type { CounterJob, CounterReply, CounterResult } from './netns-counter-thread.js';
+import { claimJob, type CounterReply, type CounterRequest, type CounterResult } from './netns-counter-thread.js';
 
 const port = parentPort;
 if (port === null) throw new Error('netns-counter-worker.js must run as a worker thread');
 const reader = new WholeFileReader();
 
-port.on('message', ({ id, jobs }: { id: number; jobs: CounterJob[] }) => {
-  const results: CounterResult[] = jobs.map((job) => {
+port.on('message', ({ id, jobs, next }: CounterRequest) => {
+  const results: CounterResult[] = [];
+  for (let index = claimJob(next, jobs.length); index !== undefined; index = claimJob(next, jobs.length)) {
+    const job = jobs[index]!;
     const texts = readCounterTexts(job.fds, reader);
-    if (texts === undefined) return { inode: job.inode, outcome: 'unreadable' };
-    try {
-      const pathOf = (file: CounterFile): string => job.paths[['sockstat', 'snmp', 'netstat', 'sockstat6'].indexOf(file)] ?? file;
-      return { inode: job.inode, outcome: 'read', counters: parseNamespaceCounters(texts, pathOf) };
-    } catch (error) {
-      return { inode: job.inode, outcome: 'malformed', message: error instanceof Error ? error.message : String(error) };
+    if (texts === undefined) {
+      results.push({ index, outcome: 'unreadable' });
+      continue;
     }
-  });
+    try {
+      const pathOf = (file: CounterFile): string => job.paths[COUNTER_FILES.indexOf(file)] ?? file;
+      results.push({ index, outcome: 'read', counters: parseNamespaceCounters(texts, pathOf) });
+    } catch (error) {
+      results.push({ index, outcome: 'malformed', message: error instanceof Error ? error.message : String(error) });
+    }
+  }
   const reply: CounterReply = { id, results };
   port.postMessage(reply);
 });

@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
-import { SnmpFieldPicker } from '../procfs/snmp-fields.js';
-import { parseSockstat } from '../procfs/sockstat.js';
+import { fieldKey, SnmpFieldPicker } from '../procfs/snmp-fields.js';
+import { parseSockstatProtocol } from '../procfs/sockstat.js';
 import { CURATED_COUNTERS } from './netstat.js';
 import { SeriesFamily } from './series-family.js';
 import type { CounterFile, CounterTexts } from './netns-counter-files.js';
@@ -25,6 +25,8 @@ const NETNS_COUNTER_METRICS: ReadonlySet<string> = new Set([
 ]);
 export const NETNS_COUNTERS = CURATED_COUNTERS.filter((counter) => NETNS_COUNTER_METRICS.has(counter.metric));
 const picker = new SnmpFieldPicker(NETNS_COUNTERS);
+/** [metric, picked field's key], made once rather than per namespace. */
+const METRIC_KEYS: ReadonlyArray<readonly [string, string]> = NETNS_COUNTERS.map((counter) => [counter.metric, fieldKey(counter.group, counter.field)]);
 
 /** One namespace's counters: metric name -> value; sockstat's in-use by family and TIME_WAIT. */
 export interface NamespaceCounters {
@@ -45,14 +47,14 @@ export function namespaceWeight(counters: NamespaceCounters): number {
  */
 export function parseNamespaceCounters(texts: CounterTexts, pathOf: (file: CounterFile) => string): NamespaceCounters {
   const sockstatFile = pathOf('sockstat');
-  const tcp = parseSockstat(sockstatFile, texts.sockstat).get('TCP');
-  const tcp6 = texts.sockstat6 === undefined ? undefined : parseSockstat(pathOf('sockstat6'), texts.sockstat6).get('TCP6');
+  const tcp = parseSockstatProtocol(sockstatFile, texts.sockstat, 'TCP');
+  const tcp6 = texts.sockstat6 === undefined ? undefined : parseSockstatProtocol(pathOf('sockstat6'), texts.sockstat6, 'TCP6');
   const fields = picker.pick(pathOf('netstat'), texts.netstat, picker.pick(pathOf('snmp'), texts.snmp));
   const counters = new Map<string, number>();
-  for (const counter of NETNS_COUNTERS) {
-    const value = fields.get(`${counter.group}_${counter.field}`);
+  for (const [metric, key] of METRIC_KEYS) {
+    const value = fields.get(key);
     // A field an older kernel lacks is left out, as the netstat collector does.
-    if (value !== undefined) counters.set(counter.metric, value);
+    if (value !== undefined) counters.set(metric, value);
   }
   return { counters, inuse: { ipv4: tcp?.get('inuse') ?? 0, ipv6: tcp6?.get('inuse') }, timeWait: tcp?.get('tw') ?? 0 };
 }

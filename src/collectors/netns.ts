@@ -10,7 +10,7 @@ import type { ProcRoot } from '../procfs/proc-root.js';
 import type { ScrapeContext, SocketTable, TableCollector } from './collector.js';
 import { scrapeGauge } from './metric-helpers.js';
 import { NamespaceCounterFiles, type Kept } from './netns-counter-files.js';
-import { CounterReadThread } from './netns-counter-thread.js';
+import { claimJob, CounterReadThread, sharedIndex } from './netns-counter-thread.js';
 import { addCounters, namespaceWeight, parseNamespaceCounters, reportCounters, type NamespaceCounters } from './netns-counters.js';
 import { NamespaceTableSources, type NamespacePlace, type NamespaceTableSource } from './netns-sources.js';
 import { NamespaceTable, reportTables, TableBudget, TableSnapshots, type TableRow } from './netns-tables.js';
@@ -79,11 +79,11 @@ const counterThread = new CounterReadThread();
  * Each namespace's counters, through files opened via its lowest pid and kept open; a namespace
  * whose files cannot be read, or whose pid left it before they were opened (and might be reused
  * elsewhere), is left out. The cost is the kernel formatting each file on every read, so where
- * there is a second core, a worker reads and parses half of the namespaces while this thread
- * does the other half. Synchronous preads here (the thread pool costs more than the read), with a
- * turn of the event loop between groups.
+ * there is a second core a worker reads and parses too: both threads claim the next namespace
+ * from one shared index. Synchronous preads here (the thread pool costs more than the read), with
+ * a turn of the event loop between groups; `readMs` is the time from the first read to the last.
  */
-async function readAllCounters(proc: ProcRoot, namespaces: readonly DiscoveredNetns[]): Promise<{ counted: Counted[]; unreadable: number }> {
+async function readAllCounters(proc: ProcRoot, namespaces: readonly DiscoveredNetns[]): Promise<{ counted: Counted[]; unreadable: number; readMs: number }> {
   const opened: Array<{ ns: Counted['ns']; kept: Kept }> = [];
   let unreadable = 0;
   for (const ns of namespaces) {
@@ -93,31 +93,41 @@ async function readAllCounters(proc: ProcRoot, namespaces: readonly DiscoveredNe
     if (kept === undefined) unreadable++;
     else opened.push({ ns: { ...ns, pid }, kept });
   }
-  const share = counterThread.available && opened.length >= MIN_NAMESPACES_TO_SHARE ? Math.floor(opened.length / 2) : 0;
-  const theirs = opened.slice(opened.length - share);
-  const remote = share === 0 ? Promise.resolve(undefined) : counterThread.read(theirs.map(({ ns, kept }) => ({ inode: ns.inode, fds: kept.fds, paths: kept.paths }))).catch(() => undefined);
+  const started = performance.now();
+  const next = sharedIndex();
+  const shared = counterThread.available && opened.length >= MIN_NAMESPACES_TO_SHARE;
+  const remote = shared ? counterThread.read(opened.map(({ ns, kept }) => ({ inode: ns.inode, fds: kept.fds, paths: kept.paths })), next).catch(() => undefined) : Promise.resolve(undefined);
 
-  const counted: Counted[] = [];
-  const readHere = async (entries: typeof opened): Promise<void> => {
-    for (const [i, { ns }] of entries.entries()) {
-      if (i % COUNTERS_PER_TURN === COUNTERS_PER_TURN - 1) await nextTurn();
-      const texts = counterFiles.read(ns.inode, proc.path(String(ns.pid), 'net'), () => true);
-      if (texts === undefined) unreadable++;
-      else counted.push({ ns, counters: parseNamespaceCounters(texts, (file) => counterFiles.pathOf(ns.inode, file)) });
-    }
+  /** By index into `opened`: the counters, or null when unreadable; undefined while not read. */
+  const outcomes: Array<NamespaceCounters | null | undefined> = new Array<undefined>(opened.length);
+  const readHere = (index: number): void => {
+    const { ns } = opened[index]!;
+    const texts = counterFiles.read(ns.inode, proc.path(String(ns.pid), 'net'), () => true);
+    outcomes[index] = texts === undefined ? null : parseNamespaceCounters(texts, (file) => counterFiles.pathOf(ns.inode, file));
   };
-  await readHere(opened.slice(0, opened.length - share));
-  const results = await remote;
-  if (share > 0 && results === undefined) await readHere(theirs); // the worker could not: read them here
-  for (const [i, result] of (results ?? []).entries()) {
-    if (result.outcome === 'read') counted.push({ ns: theirs[i]!.ns, counters: result.counters });
-    else if (result.outcome === 'malformed') throw new Error(result.message);
+  let readHereCount = 0;
+  for (let index = claimJob(next, opened.length); index !== undefined; index = claimJob(next, opened.length)) {
+    readHere(index);
+    if (++readHereCount % COUNTERS_PER_TURN === 0) await nextTurn();
+  }
+  for (const result of (await remote) ?? []) {
+    if (result.outcome === 'malformed') throw new Error(result.message);
+    if (result.outcome === 'read') outcomes[result.index] = result.counters;
     else {
-      counterFiles.forget(result.inode);
-      unreadable++;
+      counterFiles.forget(opened[result.index]!.ns.inode);
+      outcomes[result.index] = null;
     }
   }
-  return { counted, unreadable };
+  // Claimed by a worker that then failed: read here.
+  for (let index = 0; index < opened.length; index++) if (outcomes[index] === undefined) readHere(index);
+  const readMs = performance.now() - started;
+
+  const counted: Counted[] = [];
+  outcomes.forEach((counters, index) => {
+    if (counters === null || counters === undefined) unreadable++;
+    else counted.push({ ns: opened[index]!.ns, counters });
+  });
+  return { counted, unreadable, readMs };
 }
 
 /** Every network namespace but the exporter's own: counters, owner labels, and socket tables within a budget. */
@@ -134,7 +144,7 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
     // Without a listable procfs no namespace can be found: that is a failure, not "none".
     if (!found.stats.procListed) throw new Error(`cannot list ${proc.root}: is --path.procfs the host's /proc?`);
     const others = found.namespaces.filter((ns) => !ns.own);
-    const { counted, unreadable } = await readAllCounters(proc, others);
+    const { counted, unreadable, readMs } = await readAllCounters(proc, others);
     counterFiles.retain(new Set(others.map((ns) => ns.inode)));
     const cap = topN(counted, (entry) => namespaceWeight(entry.counters), options.maxNamespaces, (a, b) => a.ns.inode - b.ns.inode);
     const namer = namerFor(ownerPaths);
@@ -216,6 +226,7 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
           scrapeGauge(registry, 'tcpstate_netns_table_dump_seconds', 'Time spent dumping namespace socket tables this scrape, from the first dump to the report.').set(budget.elapsedSeconds());
         }
         scrapeGauge(registry, 'tcpstate_netns_discovery_seconds', 'Time spent finding the network namespaces this scrape.').set(found.stats.durationMs / 1000);
+        scrapeGauge(registry, 'tcpstate_netns_counter_read_seconds', "Time spent reading and parsing the namespaces' counter files (/proc/<pid>/net/{sockstat,sockstat6,snmp,netstat}) this scrape, from the first read to the last, on both threads where there are two cores.").set(readMs / 1000);
       },
     };
   },

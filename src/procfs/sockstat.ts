@@ -12,20 +12,41 @@ export function parseSockstat(file: string, text: string): Sockstat {
   const result: Sockstat = new Map();
   text.split('\n').forEach((line, index) => {
     if (line.trim() === '') return;
-    const lineNumber = index + 1;
     const colon = line.indexOf(':');
-    if (colon <= 0) throw new ProcParseError(file, lineNumber, 'protocol', 'expected "<PROTOCOL>: key value ..."');
+    if (colon <= 0) throw new ProcParseError(file, index + 1, 'protocol', 'expected "<PROTOCOL>: key value ..."');
     const protocol = line.slice(0, colon);
-    const tokens = line.slice(colon + 1).trim().split(/\s+/).filter((token) => token !== '');
-    if (tokens.length % 2 !== 0) throw new ProcParseError(file, lineNumber, protocol, 'keys and values do not pair up');
-    const pairs = new Map<string, number>();
-    for (let i = 0; i < tokens.length; i += 2) {
-      const key = tokens[i]!;
-      const raw = tokens[i + 1]!;
-      if (!/^\d+$/.test(raw)) throw new ProcParseError(file, lineNumber, `${protocol} ${key}`, `${/^-\d+$/.test(raw) ? 'negative count' : 'not a number'}: ${JSON.stringify(raw)}`);
-      pairs.set(key, safeInteger(file, lineNumber, `${protocol} ${key}`, raw));
-    }
-    result.set(protocol, pairs);
+    result.set(protocol, parsePairs(file, index + 1, protocol, line.slice(colon + 1)));
   });
   return result;
+}
+
+/**
+ * One protocol's line of a sockstat, e.g. "TCP" from /proc/<pid>/net/sockstat, parsed alone:
+ * what a hundred namespaces a scrape need, without splitting the other five lines of each.
+ * Undefined when the file has no such line.
+ */
+export function parseSockstatProtocol(file: string, text: string, protocol: string): Map<string, number> | undefined {
+  const prefix = `${protocol}:`;
+  const newlineBefore = text.startsWith(prefix) ? -1 : text.indexOf(`\n${prefix}`);
+  if (newlineBefore < 0 && !text.startsWith(prefix)) return undefined;
+  let start = newlineBefore + 1;
+  let end = text.indexOf('\n', start);
+  if (end < 0) end = text.length;
+  const lineNumber = text.slice(0, start).split('\n').length;
+  start += prefix.length;
+  return parsePairs(file, lineNumber, protocol, text.slice(start, end));
+}
+
+/** " inuse 5 orphan 0 tw 2" -> inuse=5, orphan=0, tw=2; throws on an odd count or a value that is not a count. */
+function parsePairs(file: string, lineNumber: number, protocol: string, rest: string): Map<string, number> {
+  const tokens = rest.trim().split(/\s+/).filter((token) => token !== '');
+  if (tokens.length % 2 !== 0) throw new ProcParseError(file, lineNumber, protocol, 'keys and values do not pair up');
+  const pairs = new Map<string, number>();
+  for (let i = 0; i < tokens.length; i += 2) {
+    const key = tokens[i]!;
+    const raw = tokens[i + 1]!;
+    if (!/^\d+$/.test(raw)) throw new ProcParseError(file, lineNumber, `${protocol} ${key}`, `${/^-\d+$/.test(raw) ? 'negative count' : 'not a number'}: ${JSON.stringify(raw)}`);
+    pairs.set(key, safeInteger(file, lineNumber, `${protocol} ${key}`, raw));
+  }
+  return pairs;
 }

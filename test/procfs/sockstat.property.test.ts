@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseSockstat } from '../../src/procfs/sockstat.js';
+import { parseSockstat, parseSockstatProtocol } from '../../src/procfs/sockstat.js';
 import { beyondSafe, counter, name, onlyProcParseErrors, parseErrorOf, RUNS } from './property-helpers.js';
 
 const protocols = fc.uniqueArray(
@@ -21,8 +21,27 @@ describe('parseSockstat properties', () => {
     );
   });
 
+  it('one protocol parsed alone reads what the whole parse reads for it, and nothing for a protocol absent', () => {
+    fc.assert(
+      fc.property(protocols, fc.nat(), (input, pick) => {
+        const text = render(input);
+        const { protocol } = input[pick % input.length]!;
+        expect(parseSockstatProtocol('sockstat', text, protocol)).toEqual(parseSockstat('sockstat', text).get(protocol));
+        expect(parseSockstatProtocol('sockstat', text, `${protocol}X`)).toBe(input.some((p) => p.protocol === `${protocol}X`) ? parseSockstat('sockstat', text).get(`${protocol}X`) : undefined);
+      }),
+      RUNS,
+    );
+  });
+
+  it('a bad value in the one protocol parsed alone is an error naming its line and field', () => {
+    const error = parseErrorOf(() => parseSockstatProtocol('/proc/1/net/sockstat', 'sockets: used 1\nTCP: inuse 5 tw -2\nUDP: inuse 1\n', 'TCP'));
+    expect(error.line).toBe(2);
+    expect(error.field).toBe('TCP tw');
+  });
+
   it('throws only ProcParseError, whatever the text', () => {
     fc.assert(fc.property(fc.string({ maxLength: 300 }), (text) => onlyProcParseErrors(() => parseSockstat('sockstat', text))), RUNS);
+    fc.assert(fc.property(fc.string({ maxLength: 300 }), (text) => onlyProcParseErrors(() => parseSockstatProtocol('sockstat', text, 'TCP'))), RUNS);
     fc.assert(fc.property(fc.array(fc.constantFrom('TCP:', 'inuse', '1', '-1', ' ', '\n', 'x', ':', '99999999999999999999'), { maxLength: 30 }), (tokens) => onlyProcParseErrors(() => parseSockstat('sockstat', tokens.join('')))), RUNS);
   });
 
