@@ -114,13 +114,14 @@ export function podsRow(): DashboardRow {
         ),
       timeseriesPanel(
         'Namespace collector time',
-        'Time the netns collector spent per scrape finding the namespaces and dumping their tables. The dumps cost in proportion to namespaces × every socket on the host (they share one hash table) unless the namespaces have their own (tcp_child_ehash_entries); --collector.netns.table-budget bounds them.',
+        'Time the netns collector spent per scrape finding the namespaces, reading their counters and dumping their tables. The dumps cost in proportion to namespaces × every socket on the host (they share one hash table) unless the namespaces have their own (tcp_child_ehash_entries); --collector.netns.table-budget bounds them.',
       )
         .span(12)
         .unit('s')
         .targets(
           refIds(
             query(`max by (instance) (tcpstate_netns_discovery_seconds{${SEL}})`, '{{instance}} discovery'),
+            query(`max by (instance) (tcpstate_netns_counters_read_seconds{${SEL}})`, '{{instance}} counter reads'),
             query(`max by (instance) (tcpstate_netns_table_dump_seconds{${SEL}})`, '{{instance}} table dumps'),
           ),
         ),

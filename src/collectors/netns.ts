@@ -226,7 +226,7 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
           scrapeGauge(registry, 'tcpstate_netns_table_dump_seconds', 'Time spent dumping namespace socket tables this scrape, from the first dump to the report.').set(budget.elapsedSeconds());
         }
         scrapeGauge(registry, 'tcpstate_netns_discovery_seconds', 'Time spent finding the network namespaces this scrape.').set(found.stats.durationMs / 1000);
-        scrapeGauge(registry, 'tcpstate_netns_counter_read_seconds', "Time spent reading and parsing the namespaces' counter files (/proc/<pid>/net/{sockstat,sockstat6,snmp,netstat}) this scrape, from the first read to the last, on both threads where there are two cores.").set(readMs / 1000);
+        scrapeGauge(registry, 'tcpstate_netns_counters_read_seconds', "Time spent reading and parsing the namespaces' counter files (/proc/<pid>/net/{sockstat,sockstat6,snmp,netstat}) this scrape, from the first read to the last, on both threads where there are two cores.").set(readMs / 1000);
       },
     };
   },

@@ -22,7 +22,7 @@ export const netnsTablesSourcePath = fileURLToPath(new URL('../../src/collectors
 
 export function netnsTableMetricNames(): Set<string> {
   const source = readFileSync(netnsTablesSourcePath, 'utf8');
-  return new Set([...source.matchAll(/scrapeGauge\(\s*registry,\s*'(tcpstate_netns_[a-z_]+)'/g)].map((match) => match[1]!));
+  return new Set([...source.matchAll(/new SeriesFamily\(\s*registry,\s*'(tcpstate_netns_[a-z_]+)'/g)].map((match) => match[1]!));
 }
 
 /** The golden scrape of the tcp_info capture (test/fixtures/netlink/tcpinfo): the tcpinfo collector's series. */

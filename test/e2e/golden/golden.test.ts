@@ -28,7 +28,7 @@ function normalize(exposition: string): string {
     lines.push(
       line
         .replace(/^(tcpstate_scrape_collector_duration_seconds\{[^}]*\}) \S+$/, '$1 <duration>')
-        .replace(/^(tcpstate_netns_(?:discovery|table_dump)_seconds) \S+$/, '$1 <duration>')
+        .replace(/^(tcpstate_netns_(?:discovery|table_dump|counters_read)_seconds) \S+$/, '$1 <duration>')
         .replace(/node_version="[^"]*"/, 'node_version="<node>"')
         .replace(/version="[^"]*",node_version/, 'version="<version>",node_version'),
     );
