@@ -5,12 +5,13 @@
  * the kernel writes straight into slots of a SharedArrayBuffer. The main thread parses a full
  * slot while the worker fills the next one.
  *
- * The worker never reads the messages: the main thread's parser is the only one that walks the
- * framing. So the worker cannot see NLMSG_DONE; instead it reads without waiting, hands over a
- * slot whenever nothing more is queued, and moves on to the next request once the main thread
- * has recorded that request as complete in COMPLETED_INDEX. (During a dump the kernel queues the
- * next skb at the end of every recv(), so "nothing queued" in practice means the dump is over;
- * the worker still waits for the parser's word before it believes it.)
+ * The main thread's parser is the one that walks the messages. The worker reads only their
+ * framing, to see the datagram that holds the request's NLMSG_DONE (or NLMSG_ERROR), and then
+ * starts the next request at once (dump-end.ts). Before, it waited for the parser's word through
+ * COMPLETED_INDEX, a round trip through the event loop per request: at a hundred namespace dumps
+ * of a few sockets each, those waits cost more than the kernel's dumps. COMPLETED_INDEX still
+ * ends a request the parser saw end first. Otherwise the worker reads without waiting and hands
+ * over a slot whenever nothing more is queued.
  *
  * Control words (Int32Array over their own SharedArrayBuffer), per slot at slot * SLOT_STRIDE:
  *   [0] state: FREE (the worker may fill it) or FULL (the main thread owns it)

@@ -4,6 +4,7 @@
  * a large stretch of the shared hash table), the exporter's event loop keeps serving.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { endsDump, requestSeq } from './dump-end.js';
 import { SyscallError } from './errors.js';
 import { closeFd, loadLibc, lowerThreadPriority, NOTHING_QUEUED, openDiagSocket, recvDatagram, sendAll } from './ffi.js';
 import {
@@ -25,6 +26,7 @@ const port = parentPort;
 if (port === null) throw new Error('netlink/worker.js must run as a worker thread');
 const { data, control } = workerData as WorkerData;
 const bytes = new Uint8Array(data);
+const words = new Uint32Array(data);
 const ctrl = new Int32Array(control);
 
 const post = (reply: WorkerReply): void => port.postMessage(reply);
@@ -61,7 +63,10 @@ function dump(command: DumpCommand): void {
     const fd = request.fd ?? openDiagSocket(c, command.receiveTimeoutMs);
     try {
       sendAll(c, fd, request.message);
-      const complete = (): boolean => Atomics.load(ctrl, COMPLETED_INDEX) > r;
+      const seq = requestSeq(request.message);
+      // Seen here in the framing (the next request starts at once), or by the parser.
+      let ended = false;
+      const complete = (): boolean => ended || Atomics.load(ctrl, COMPLETED_INDEX) > r;
       let idleSince = Date.now();
       // Bounded: a dump always ends, but never trust that with an infinite loop.
       for (let fills = 0; !complete(); fills++) {
@@ -79,6 +84,10 @@ function dump(command: DumpCommand): void {
           ctrl[at + 2 + 2 * count] = base + off;
           ctrl[at + 3 + 2 * count] = n;
           count++;
+          if (endsDump(bytes, words, base + off, n, seq)) {
+            ended = true;
+            break;
+          }
           off += (n + 3) & ~3;
         }
         if (count > 0) {
@@ -92,7 +101,9 @@ function dump(command: DumpCommand): void {
         // Nothing queued: the dump is over once the parser says so, or the kernel is slow.
         checkAbort();
         if (Date.now() - idleSince > command.receiveTimeoutMs) throw new Error('netlink: the kernel did not answer the sock_diag dump in time');
-        Atomics.wait(ctrl, COMPLETED_INDEX, r, RECHECK_MS);
+        // The parser may still be on an earlier request (this thread moves on when it sees an
+        // end itself): wait for any word from it, or the recheck.
+        Atomics.wait(ctrl, COMPLETED_INDEX, Atomics.load(ctrl, COMPLETED_INDEX), RECHECK_MS);
       }
     } finally {
       if (request.fd === undefined) closeFd(c, fd);
