@@ -83,6 +83,17 @@ export class NamespaceCounterFiles {
     return kept;
   }
 
+  /** The namespaces whose files are open, with their descriptors: what a round reads before the discovery. */
+  openEntries(): Array<readonly [number, Kept]> {
+    return [...this.kept];
+  }
+
+  /** The texts behind a namespace's open files; undefined when it has none open or one fails to read (the caller forgets it, once no thread reads it). */
+  readOpen(inode: number): CounterTexts | undefined {
+    const kept = this.kept.get(inode);
+    return kept === undefined ? undefined : readCounterTexts(kept.fds, this.reader);
+  }
+
   /** The path a file of the namespace was opened at (for a parse error's message). */
   pathOf(inode: number, file: CounterFile): string {
     return this.kept.get(inode)?.paths[COUNTER_FILES.indexOf(file)] ?? file;
