@@ -6,10 +6,11 @@
  * For each namespace count and each hash variant it makes the namespaces (netns-farm.py, in the
  * caller's namespace, the host's), then per round, one after the other: a scrape of the exporter
  * with only the netns collector (tables over netlink), one with --collector.netns.tables=off (the
- * counters alone), the C floor of the same per-namespace dumps, and the /proc way. Then, once,
+ * counters alone, and their read phase as the collector reports it), the C floor of the same
+ * per-namespace dumps, the /proc way, and the C floor of the counter reads (serial preads). Then, once,
  * `--drift` scrapes while namespaces come and go. Prints one JSON line.
  *
- *   node netns-measure.mjs --counts=50,110 --reps=5 --drift=100 --dump=<netns-dump> --host-pid=<pid>
+ *   node netns-measure.mjs --counts=50,110 --reps=5 --warmup=10 --drift=100 --dump=<netns-dump> --host-pid=<pid>
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
@@ -26,6 +27,7 @@ const flag = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name
 const counts = flag('counts', '50,110').split(',').map(Number);
 const reps = Number(flag('reps', '5'));
 const driftScrapes = Number(flag('drift', '100'));
+const warmups = Number(flag('warmup', '10'));
 const dumpBin = flag('dump', '');
 const hostNs = `/proc/${flag('host-pid', String(process.ppid))}/ns/net`;
 const OWN_HASH_ENTRIES = flag('own-hash-entries', '1024');
@@ -207,10 +209,15 @@ async function measureOne(count, ownHash, withDrift) {
   const full = await startExporter(19_401, ['--collector.netns.tables=netlink']);
   const counters = await startExporter(19_402, ['--collector.netns.tables=off']);
   try {
-    await full.measured(); // warm-up: opens the kept sockets and counter files
-    await counters.measured();
+    // Warm-up: the first scrape opens the kept sockets and counter files and starts the worker
+    // threads; the next few run code V8 has not optimised yet. An exporter is scraped for days:
+    // its steady state is what the rounds measure.
+    for (let i = 0; i < warmups; i++) {
+      await full.measured();
+      await counters.measured();
+    }
     /** @type {Record<string, number[]>} */
-    const times = { collector: [], scrape: [], counters: [], cFloor: [], cFloorNice5: [], cOpen: [], procfs: [], eldMax: [], canaryMax: [], namespacesC: [], namespacesExporter: [], socketsC: [], socketsExporter: [] };
+    const times = { collector: [], scrape: [], counters: [], countersRead: [], cCounters: [], cFloor: [], cFloorNice5: [], cOpen: [], procfs: [], eldMax: [], canaryMax: [], namespacesC: [], namespacesExporter: [], socketsC: [], socketsExporter: [] };
     for (let r = 0; r < reps; r++) {
       const a = await full.measured(counters.child);
       const b = await counters.measured(full.child);
@@ -218,10 +225,15 @@ async function measureOne(count, ownHash, withDrift) {
       const floor = cFloor(['netlink', ...namespaces.map((ns) => ns.path)]);
       // At the dump thread's priority too: on a busy machine a nice-5 thread gets less CPU.
       const floorNice = cFloor(['netlink', ...namespaces.map((ns) => ns.path)], 5);
-      const procfs = cFloor(['procfs', ...namespaces.flatMap((ns) => (ns.pid === undefined ? [] : [ns.pid]))]);
+      const pids = namespaces.flatMap((ns) => (ns.pid === undefined ? [] : [ns.pid]));
+      const procfs = cFloor(['procfs', ...pids]);
+      // The counters' floor: one pread of each kept counter file, serially, on one thread.
+      const cCounters = cFloor(['counters', ...pids]);
       times.collector.push(a.collectorMs);
       times.scrape.push(a.ms);
       times.counters.push(b.collectorMs);
+      times.countersRead.push(sample(b.body, 'tcpstate_netns_counters_read_seconds') * 1000);
+      times.cCounters.push(cCounters.ms);
       times.cFloor.push(floor.ms);
       times.cOpen.push(floor.open_ms);
       times.cFloorNice5.push(floorNice.ms);
@@ -247,7 +259,7 @@ async function measureOne(count, ownHash, withDrift) {
       }
       drift = { scrapes: driftScrapes, churnPerScrape: CHURN_PER_SCRAPE, rssAfterFirstMb: rssAfterFirst, rssAfterLastMb: full.rssMb(), eldMaxMs: eld, canaryMaxMs: canary };
     }
-    return { count, ownHash, times, drift };
+    return { count, ownHash, warmups, times, drift };
   } finally {
     full.stop();
     counters.stop();

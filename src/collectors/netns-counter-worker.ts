@@ -4,6 +4,7 @@
  * read (about 70 µs for a netstat here), so on a machine with a second core, this thread and the
  * event loop's each claim the next namespace from a shared index until none is left.
  */
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { COUNTER_FILES, readCounterTexts, WholeFileReader, type CounterFile } from './netns-counter-files.js';
 import { parseNamespaceCounters } from './netns-counters.js';
@@ -12,6 +13,13 @@ import { claimJob, type CounterReply, type CounterRequest, type CounterResult } 
 const port = parentPort;
 if (port === null) throw new Error('netns-counter-worker.js must run as a worker thread');
 const reader = new WholeFileReader();
+// Background work, like the dump thread's (netlink/worker.ts): when the CPUs are busy, the event
+// loop must win. On Linux this lowers this thread alone (setpriority on the calling task).
+try {
+  setPriority(5);
+} catch {
+  // Not permitted, or not Linux: the reads run at the process's priority.
+}
 
 port.on('message', ({ id, jobs, next }: CounterRequest) => {
   const results: CounterResult[] = [];
