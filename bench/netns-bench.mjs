@@ -75,7 +75,9 @@ export async function runNetnsBench(options) {
     if (options.write) {
       const dir = join(benchDir, 'results');
       mkdirSync(dir, { recursive: true });
-      const base = join(dir, `${data.date.slice(0, 10)}-netns-${options.counts.replaceAll(',', '-')}`);
+      // The host size in the name unless it is the default, so a quick run beside 2k cannot overwrite a 100k one.
+      const host = hostSockets === 100_000 ? '' : `-host-${options.hostSize}`;
+      const base = join(dir, `${data.date.slice(0, 10)}-netns-${options.counts.replaceAll(',', '-')}${host}`);
       writeFileSync(`${base}.md`, markdown);
       writeFileSync(`${base}.json`, JSON.stringify(data, null, 2) + '\n');
       console.error(`bench: wrote ${base}.md and .json`);

@@ -2,7 +2,8 @@ import type { DiscoveredNetns } from '../owners/netns-discovery.js';
 import { parseNetnsLink } from '../owners/netns-discovery.js';
 import type { ProcRoot } from '../procfs/proc-root.js';
 import type { Kept, NamespaceCounterFiles } from './netns-counter-files.js';
-import { claimJob, sharedIndex, type CounterReadThread, type CounterResult } from './netns-counter-thread.js';
+import { claimJob, sharedIndex, type CounterResult } from './netns-counter-protocol.js';
+import type { CounterReadThread } from './netns-counter-thread.js';
 import { parseNamespaceCounters, type NamespaceCounters } from './netns-counters.js';
 
 export interface Counted {

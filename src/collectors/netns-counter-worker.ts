@@ -8,7 +8,7 @@ import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { COUNTER_FILES, readCounterTexts, WholeFileReader, type CounterFile } from './netns-counter-files.js';
 import { parseNamespaceCounters } from './netns-counters.js';
-import { claimJob, type CounterReply, type CounterRequest, type CounterResult } from './netns-counter-thread.js';
+import { claimJob, type CounterReply, type CounterRequest, type CounterResult } from './netns-counter-protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('netns-counter-worker.js must run as a worker thread');
