@@ -45,13 +45,11 @@ export class CounterRound {
 
   constructor(
     private readonly files: NamespaceCounterFiles,
-    thread: CounterReadThread,
+    private readonly thread: CounterReadThread,
   ) {
     this.early = files.openEntries();
     this.earlyOutcomes = new Array<undefined>(this.early.length);
     const shared = thread.available && this.early.length >= MIN_NAMESPACES_TO_SHARE;
-    // The first scrape has nothing open yet: the worker loads meanwhile, ready for the next.
-    if (!shared && this.early.length === 0) thread.prestart();
     this.remote = shared ? thread.read(this.early.map(([inode, kept]) => ({ inode, fds: kept.fds, paths: kept.paths })), this.next).catch(() => undefined) : Promise.resolve(undefined);
   }
 
@@ -99,6 +97,10 @@ export class CounterRound {
     this.early.forEach(([inode], index) => {
       if (this.earlyOutcomes[index] === null) this.files.forget(inode);
     });
+    // Enough namespaces now to share the next scrape's reads, and no worker yet (the first scrape
+    // had nothing open): it loads meanwhile (a few hundred ms on a small machine), ready for the
+    // next. With fewer, no thread is started at all.
+    if (counted.length >= MIN_NAMESPACES_TO_SHARE) this.thread.prestart();
     return { counted, unreadable, readMs: performance.now() - this.started };
   }
 
