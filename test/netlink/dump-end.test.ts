@@ -41,6 +41,18 @@ describe('endsDump: the dump thread sees the end of a dump from the framing alon
     expect(ends(last.subarray(0, 12))).toBe(false);
   });
 
+  it('does not end on bytes inside a message that look like an NLMSG_DONE at the tail', () => {
+    const first = capturedDatagrams('all')[0]!;
+    expect(ends(first)).toBe(false);
+    const forged = first.slice();
+    const view = new DataView(forged.buffer);
+    const tail = forged.length - 20; // inside the datagram's last message, which runs to the end
+    view.setUint32(tail, 20, true);
+    view.setUint16(tail + 4, 3, true); // NLMSG_DONE
+    view.setUint32(tail + 8, CAPTURED_SEQ, true);
+    expect(ends(forged)).toBe(false);
+  });
+
   it('reads the sequence number the request was encoded with', () => {
     expect(requestSeq(encodeDumpRequest(2, 0x1234_5678))).toBe(0x1234_5678);
     expect(requestSeq(encodeAllFamiliesDumpRequest(42))).toBe(42);
