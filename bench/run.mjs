@@ -449,7 +449,7 @@ function render(d) {
   }
   if (d.results.some((/** @type {any} */ r) => r.timesMs.baseline !== undefined || r.timesMs.netlinkProcess !== undefined)) {
     lines.push('');
-    lines.push(`This change against ${d.baseline ?? 'the baseline'}, in the same rounds (median of per-round ratios):`);
+    lines.push(`This change against ${d.baseline ?? 'the baseline'}, in the same rounds (median of per-round ratios; both started and scraped alike, every other round in reverse order):`);
     lines.push('');
     lines.push('| sockets | this change | baseline | this ÷ baseline | this ÷ floor | baseline ÷ floor | with --collector.process: this | baseline | this ÷ baseline | peak RSS this / baseline |');
     lines.push('|---|---|---|---|---|---|---|---|---|---|');
@@ -458,8 +458,11 @@ function render(d) {
       const t = r.timesMs;
       const ratio = (/** @type {string} */ a, /** @type {string} */ b) => (t[a] && t[b] ? f(roundRatio(t[a], t[b]), 2) : '–');
       const ms = (/** @type {string} */ k) => (m[k] === undefined ? '–' : `${f(m[k])} ms`);
+      // 'current': this build started like the baseline (results before it have only 'netlink').
+      const self = t.current === undefined ? 'netlink' : 'current';
+      const selfRss = r.memoryMb[self]?.hwmMb;
       lines.push(
-        `| ${r.sockets.dump.toLocaleString('en-US')} | ${ms('netlink')} | ${ms('baseline')} | ${ratio('netlink', 'baseline')} | ${ratio('netlink', 'dump')} | ${ratio('baseline', 'dump')} | ${ms('netlinkProcess')} | ${ms('baselineProcess')} | ${ratio('netlinkProcess', 'baselineProcess')} | ${f(r.memoryMb.netlink.hwmMb)} / ${r.memoryMb.baseline ? f(r.memoryMb.baseline.hwmMb) : '–'} MB |`,
+        `| ${r.sockets.dump.toLocaleString('en-US')} | ${ms(self)} | ${ms('baseline')} | ${ratio(self, 'baseline')} | ${ratio(self, 'dump')} | ${ratio('baseline', 'dump')} | ${ms('netlinkProcess')} | ${ms('baselineProcess')} | ${ratio('netlinkProcess', 'baselineProcess')} | ${f(selfRss)} / ${r.memoryMb.baseline ? f(r.memoryMb.baseline.hwmMb) : '–'} MB |`,
       );
     }
   }
