@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Registry, type Metric } from 'prom-client';
 import type { FamilyData } from './collectors/series-family.js';
 
@@ -34,7 +35,7 @@ class RenderPacer {
       const value = await answer();
       await previous.then(ignore, ignore);
       if (performance.now() - this.sliceStart >= SLICE_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await nextTurn();
         this.sliceStart = performance.now();
       }
       return value;

@@ -18,6 +18,11 @@ export interface Kept {
   readonly paths: readonly string[];
 }
 
+/** The path a file was opened at, from a namespace's paths in COUNTER_FILES order (for a parse error's message). */
+export function pathIn(paths: readonly string[], file: CounterFile): string {
+  return paths[COUNTER_FILES.indexOf(file)] ?? file;
+}
+
 function openIfPresent(path: string): number | undefined {
   let fd: number;
   try {
@@ -96,7 +101,8 @@ export class NamespaceCounterFiles {
 
   /** The path a file of the namespace was opened at (for a parse error's message). */
   pathOf(inode: number, file: CounterFile): string {
-    return this.kept.get(inode)?.paths[COUNTER_FILES.indexOf(file)] ?? file;
+    const kept = this.kept.get(inode);
+    return kept === undefined ? file : pathIn(kept.paths, file);
   }
 
   /** Closes the files of namespaces not in `alive`. */

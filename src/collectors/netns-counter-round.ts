@@ -1,10 +1,11 @@
 import type { DiscoveredNetns } from '../owners/netns-discovery.js';
 import { parseNetnsLink } from '../owners/netns-discovery.js';
 import type { ProcRoot } from '../procfs/proc-root.js';
-import type { Kept, NamespaceCounterFiles } from './netns-counter-files.js';
+import type { CounterTexts, Kept, NamespaceCounterFiles } from './netns-counter-files.js';
 import { claimJob, sharedIndex, type CounterResult } from './netns-counter-protocol.js';
 import type { CounterReadThread } from './netns-counter-thread.js';
 import { parseNamespaceCounters, type NamespaceCounters } from './netns-counters.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 export interface Counted {
   readonly ns: DiscoveredNetns & { pid: number };
@@ -23,7 +24,6 @@ export interface CounterReadout {
 const MIN_NAMESPACES_TO_SHARE = 16;
 /** Namespaces read on this thread between two turns of the event loop (~2 ms). */
 const COUNTERS_PER_TURN = 16;
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * One scrape's reading of every namespace's counters, begun before this scrape's namespaces are
@@ -76,21 +76,19 @@ export class CounterRound {
       if (ns.pid === undefined) continue;
       const pid = ns.pid;
       const index = earlyIndex.get(ns.inode);
-      let counters: NamespaceCounters | null | undefined;
-      if (index !== undefined && this.earlyOutcomes[index] !== undefined) counters = this.earlyOutcomes[index];
+      let counters: NamespaceCounters | null;
+      const known = index === undefined ? undefined : this.earlyOutcomes[index];
+      if (known !== undefined) counters = known;
       else {
-        if (index !== undefined) {
-          // Left unread: no worker, or one that failed.
-          this.readEarly(index);
-          counters = this.earlyOutcomes[index];
-        } else {
-          // Found new: opened through its lowest pid, which must still be inside once the files are open.
-          const texts = this.files.read(ns.inode, proc.path(String(pid), 'net'), () => parseNetnsLink(proc.readLinkSyncIfPresent(String(pid), 'ns', 'net')) === ns.inode);
-          counters = texts === undefined ? null : parseNamespaceCounters(texts, (file) => this.files.pathOf(ns.inode, file));
-        }
+        // Found new: opened through its lowest pid, which must still be inside once the files are
+        // open. Or left unread: no worker, or one that failed.
+        counters =
+          index === undefined
+            ? this.parsed(ns.inode, this.files.read(ns.inode, proc.path(String(pid), 'net'), () => parseNetnsLink(proc.readLinkSyncIfPresent(String(pid), 'ns', 'net')) === ns.inode))
+            : this.readEarly(index);
         if (++read % COUNTERS_PER_TURN === 0) await nextTurn();
       }
-      if (counters === null || counters === undefined) unreadable++;
+      if (counters === null) unreadable++;
       else counted.push({ ns: { ...ns, pid }, counters });
     }
     // Read unreadable by the worker: closed now that no thread reads them (opened afresh next time).
@@ -104,9 +102,13 @@ export class CounterRound {
     return { counted, unreadable, readMs: performance.now() - this.started };
   }
 
-  private readEarly(index: number): void {
+  private readEarly(index: number): NamespaceCounters | null {
     const [inode] = this.early[index]!;
-    const texts = this.files.readOpen(inode);
-    this.earlyOutcomes[index] = texts === undefined ? null : parseNamespaceCounters(texts, (file) => this.files.pathOf(inode, file));
+    return (this.earlyOutcomes[index] = this.parsed(inode, this.files.readOpen(inode)));
+  }
+
+  /** The counters of a namespace's texts; null when they could not be read. */
+  private parsed(inode: number, texts: CounterTexts | undefined): NamespaceCounters | null {
+    return texts === undefined ? null : parseNamespaceCounters(texts, (file) => this.files.pathOf(inode, file));
   }
 }

@@ -6,7 +6,7 @@
  */
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { COUNTER_FILES, readCounterTexts, WholeFileReader, type CounterFile } from './netns-counter-files.js';
+import { pathIn, readCounterTexts, WholeFileReader } from './netns-counter-files.js';
 import { parseNamespaceCounters } from './netns-counters.js';
 import { claimJob, type CounterReply, type CounterRequest, type CounterResult } from './netns-counter-protocol.js';
 
@@ -31,8 +31,7 @@ port.on('message', ({ id, jobs, next }: CounterRequest) => {
       continue;
     }
     try {
-      const pathOf = (file: CounterFile): string => job.paths[COUNTER_FILES.indexOf(file)] ?? file;
-      results.push({ index, outcome: 'read', counters: parseNamespaceCounters(texts, pathOf) });
+      results.push({ index, outcome: 'read', counters: parseNamespaceCounters(texts, (file) => pathIn(job.paths, file)) });
     } catch (error) {
       results.push({ index, outcome: 'malformed', message: error instanceof Error ? error.message : String(error) });
     }

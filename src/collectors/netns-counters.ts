@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import { fieldKey, SnmpFieldPicker } from '../procfs/snmp-fields.js';
 import { parseSockstatProtocol } from '../procfs/sockstat.js';
 import { CURATED_COUNTERS } from './netstat.js';
-import { SeriesFamily } from './series-family.js';
+import { NO_LABELS, SeriesFamily } from './series-family.js';
 import type { CounterFile, CounterTexts } from './netns-counter-files.js';
 
 /**
@@ -70,7 +70,6 @@ export function addCounters(into: NamespaceCounters | undefined, from: Namespace
 
 const IPV4: Readonly<Record<string, string>> = { family: 'ipv4' };
 const IPV6: Readonly<Record<string, string>> = { family: 'ipv6' };
-const NO_LABELS: Readonly<Record<string, string>> = {};
 
 /** Registers the counters of every reported namespace, each under its owner labels (one object per row, shared by its series). */
 export function reportCounters(registry: Registry, rows: ReadonlyArray<{ labels: Record<string, string>; counters: NamespaceCounters }>): void {

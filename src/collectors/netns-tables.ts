@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import { topN } from '../aggregate/top-n.js';
 import type { ScanResult, SocketRecord, SocketSink, SocketSource } from '../kernel/socket-record.js';
 import { FAMILIES, STATE_SLOTS, TCP_LISTEN, stateName, stateSlot } from '../kernel/tcp.js';
-import { SeriesFamily } from './series-family.js';
+import { NO_LABELS, SeriesFamily } from './series-family.js';
 
 const TCP_CLOSE_WAIT = 8;
 
@@ -133,7 +133,6 @@ export interface TableRow {
   readonly snapshot: TableSnapshot;
 }
 
-const NO_LABELS: Readonly<Record<string, string>> = {};
 /** The (family, state) label objects by [family][slot], made once: every namespace's series share them (slot 0 is no state). */
 const STATE_LABELS: ReadonlyArray<ReadonlyArray<Readonly<Record<string, string>>>> = FAMILIES.map((family) => Array.from({ length: STATE_SLOTS }, (_, slot) => (slot === 0 ? NO_LABELS : { family, state: stateName(slot) })));
 const OTHER_PORT: Readonly<Record<string, string>> = { port: 'other' };

@@ -1,6 +1,8 @@
 import type { Metric, MetricObjectWithValues, MetricType, MetricValue, Registry } from 'prom-client';
 
 type Labels = Readonly<Record<string, string>>;
+/** The `own` labels of a series that has only its owner's. */
+export const NO_LABELS: Labels = {};
 /** What a metric's get() gives the registry (prom-client's typing also demands its `collect` hook, which the registry never reads there). */
 export type FamilyData = Omit<MetricObjectWithValues<MetricValue<string>>, 'collect'>;
 

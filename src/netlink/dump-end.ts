@@ -19,11 +19,15 @@ const DONE_LEN = NLMSG_HDRLEN + 4;
  */
 export function endsDump(bytes: Uint8Array, words: Uint32Array, start: number, length: number, seq: number): boolean {
   const wantSeq = seq >>> 0;
-  const isMessage = (at: number, type: number): boolean => (bytes[at + 4]! | (bytes[at + 5]! << 8)) === type && words[(at >>> 2) + 2] === wantSeq;
-  if (length >= NLMSG_HDRLEN && isMessage(start, NLMSG_ERROR) && words[start >>> 2]! <= length) return true;
+  if (length >= NLMSG_HDRLEN && isMessage(bytes, words, start, NLMSG_ERROR, wantSeq) && words[start >>> 2]! <= length) return true;
   const tail = start + length - DONE_LEN;
-  if (tail < start || (tail & 3) !== 0 || words[tail >>> 2] !== DONE_LEN || !isMessage(tail, NLMSG_DONE)) return false;
+  if (tail < start || (tail & 3) !== 0 || words[tail >>> 2] !== DONE_LEN || !isMessage(bytes, words, tail, NLMSG_DONE, wantSeq)) return false;
   return walksTo(words, start, start + length, tail);
+}
+
+/** Whether the header at `at` is of `type` and sequence `seq`. */
+function isMessage(bytes: Uint8Array, words: Uint32Array, at: number, type: number, seq: number): boolean {
+  return (bytes[at + 4]! | (bytes[at + 5]! << 8)) === type && words[(at >>> 2) + 2] === seq;
 }
 
 /** Whether the messages from `start` follow one another, whole, to one that starts at `target`. */

@@ -25,6 +25,7 @@ import { newDumpProgress, parseDumpChunk, type DumpProgress } from './parse.js';
 import { AF_INET, AF_INET6, AF_UNSPEC, encodeRequest, MIN_RECV_BUFFER } from './protocol.js';
 import { InetDiagRecord } from './record.js';
 import type { DumpCommand } from './shared-memory.js';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 export interface NetlinkSourceOptions {
   /**
@@ -78,7 +79,6 @@ const FRESH_SOCKETS: DiagSockets = {
   release: (fd) => closeFd(loadLibc(), fd),
 };
 
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** One dump request of a scan: an address family (AF_UNSPEC: every family in one walk). */
 interface Request {

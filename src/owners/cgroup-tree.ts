@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserFacingError } from '../errors.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /**
  * Maps a cgroup id to its path. The id that sock_diag reports (INET_DIAG_CGROUP_ID) is the inode
@@ -45,7 +46,6 @@ export class CgroupWalkError extends UserFacingError {
   override readonly name = 'CgroupWalkError';
 }
 
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class CgroupTree {
   private paths = new Map<number, string>();

@@ -1,8 +1,9 @@
-import { readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
+import { readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcRoot } from '../procfs/proc-root.js';
 import { classifyCgroupPath } from './classify.js';
 import type { OwnerLabels, OwnerNamer } from './owner-labels.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /**
  * Every network namespace on the host: the distinct namespaces behind /proc/<pid>/ns/net, plus
@@ -60,7 +61,6 @@ interface Collected {
   name?: string;
 }
 
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class NetnsDiscovery {
   private readonly proc: ProcRoot;
@@ -89,12 +89,9 @@ export class NetnsDiscovery {
     const listed = this.proc.listDirSyncIfPresent();
     const pids = (listed ?? []).filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b);
     let unreadable = 0;
-    // The path built by hand, not path.join per pid: at hundreds of pids a scrape, join was a
-    // quarter of the readlink's cost.
-    const procDir = this.proc.path();
     for (let i = 0; i < pids.length; i++) {
       const pid = pids[i]!;
-      const inode = parseNetnsLink(readLinkIfPresent(`${procDir}/${pid}/ns/net`));
+      const inode = parseNetnsLink(this.proc.readLinkSyncIfPresent(String(pid), 'ns', 'net'));
       if (inode === undefined) unreadable++;
       else {
         const collected = entry(inode);
@@ -173,14 +170,6 @@ function listIfPresent(dir: string): string[] {
     return readdirSync(dir);
   } catch {
     return [];
-  }
-}
-
-function readLinkIfPresent(path: string): string | undefined {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return undefined;
   }
 }
 
