@@ -7,10 +7,9 @@ import { COLLECTORS } from '../../src/collectors/index.js';
 import { runCollectors } from '../../src/collectors/run-collectors.js';
 import type { ScanResult, SocketSink, SocketSource } from '../../src/kernel/socket-record.js';
 import { TCP_STATES } from '../../src/kernel/tcp.js';
-import { NetlinkUnavailableError } from '../../src/netlink/errors.js';
-import { createNetlinkSource } from '../../src/netlink/probe.js';
 import type { ProcRoot } from '../../src/procfs/proc-root.js';
 import { ProcfsSource } from '../../src/sources/procfs.js';
+import { liveNetlinkOrSkip } from '../helpers/live-netlink.js';
 import { scrapeSetup } from '../helpers/scrape-setup.js';
 
 /** A real source that counts the dumps it is asked for. */
@@ -46,17 +45,7 @@ async function scrapeWithProcess(source: (proc: ProcRoot) => SocketSource) {
   return { runs, metrics, dumps: counting!.dumps };
 }
 
-function netlinkOrReason(): SocketSource | string {
-  try {
-    return createNetlinkSource({ thread: 'inline' });
-  } catch (error) {
-    if (error instanceof NetlinkUnavailableError) return error.message;
-    throw error;
-  }
-}
-const netlink = netlinkOrReason();
-if (typeof netlink === 'string' && process.env.CI === 'true') throw new Error(`CI=true but ${netlink}`);
-if (typeof netlink === 'string') console.warn(`skipping the live netlink dump count: ${netlink}`);
+const netlink = liveNetlinkOrSkip('the live netlink dump count');
 
 describe('one dump per table per scrape', () => {
   it('with --collector.process on (fixture /proc): one dump, and both collectors report every state alike', async () => {
@@ -70,8 +59,8 @@ describe('one dump per table per scrape', () => {
   });
 
   // The host's own live table changes all the time; two dumps would disagree. One cannot.
-  it.skipIf(typeof netlink === 'string')('with --collector.process on (this host, netlink): one dump, and the totals agree state by state', async () => {
-    const { metrics, dumps } = await scrapeWithProcess(() => netlink as SocketSource);
+  it.skipIf(netlink === undefined)('with --collector.process on (this host, netlink): one dump, and the totals agree state by state', async () => {
+    const { metrics, dumps } = await scrapeWithProcess(() => netlink!);
     expect(dumps).toBe(1);
     const sockets = byState(metrics, 'tcpstate_sockets');
     expect(sockets.listen).toBeGreaterThan(0);

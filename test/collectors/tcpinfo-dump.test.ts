@@ -11,23 +11,11 @@ import { dumpTcpInfo, serverPortsWithoutCountingDump, type PortFilterMode } from
 import { ServerPortTally, watchedPorts } from '../../src/collectors/tcpinfo-ports.js';
 import type { DumpRequestEncoder, RequestedDump } from '../../src/kernel/socket-record.js';
 import { INET_DIAG_BC_D_EQ, INET_DIAG_BC_S_EQ } from '../../src/netlink/bytecode.js';
-import { NetlinkUnavailableError } from '../../src/netlink/errors.js';
-import { createNetlinkSource } from '../../src/netlink/probe.js';
 import { INET_DIAG_REQ_LEN, INET_DIAG_REQ_V2_LEN, NLMSG_HDRLEN, TCPDIAG_GETSOCK } from '../../src/netlink/protocol.js';
-import type { NetlinkSource } from '../../src/netlink/source.js';
 import { TcpInfoSummary } from '../../src/netlink/tcpinfo-summary.js';
+import { liveNetlinkOrSkip } from '../helpers/live-netlink.js';
 
-function netlinkOrReason(): NetlinkSource | string {
-  try {
-    return createNetlinkSource({ thread: 'inline' });
-  } catch (error) {
-    if (error instanceof NetlinkUnavailableError) return error.message;
-    throw error;
-  }
-}
-const netlink = netlinkOrReason();
-if (typeof netlink === 'string' && process.env.CI === 'true') throw new Error(`CI=true but ${netlink}`);
-if (typeof netlink === 'string') console.warn(`skipping the tcp_info dump tests: ${netlink}`);
+const netlink = liveNetlinkOrSkip('the tcp_info dump tests');
 
 /** Rewrites every S_EQ/D_EQ op of the request's bytecode into an op code the kernel does not know. */
 function withoutEqualityOps(encode: DumpRequestEncoder): DumpRequestEncoder {
@@ -41,7 +29,7 @@ function withoutEqualityOps(encode: DumpRequestEncoder): DumpRequestEncoder {
   };
 }
 
-describe.skipIf(typeof netlink === 'string')('the tcp_info dump, on this kernel', () => {
+describe.skipIf(netlink === undefined)('the tcp_info dump, on this kernel', () => {
   let server: Server;
   let client: Socket;
   let port = 0;
@@ -61,7 +49,7 @@ describe.skipIf(typeof netlink === 'string')('the tcp_info dump, on this kernel'
     server?.close();
   });
 
-  const source = netlink as NetlinkSource;
+  const source = netlink!;
   const watched = () => watchedPorts({ kept: [port], folded: [] }, [port]);
 
   async function run(dump: RequestedDump, mode: PortFilterMode, logs: string[] = []) {

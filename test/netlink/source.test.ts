@@ -8,26 +8,14 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SocketAggregate } from '../../src/aggregate/socket-aggregate.js';
-import { NetlinkUnavailableError } from '../../src/netlink/errors.js';
-import { createNetlinkSource } from '../../src/netlink/probe.js';
 import { NetlinkSource } from '../../src/netlink/source.js';
 import type { SocketRecord, SocketSink } from '../../src/kernel/socket-record.js';
 import { STATE_SLOTS, TCP_LISTEN } from '../../src/kernel/tcp.js';
+import { createNetlinkSource } from '../../src/netlink/probe.js';
+import { liveNetlinkOrSkip } from '../helpers/live-netlink.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-function openOrWhy(): NetlinkSource | string {
-  try {
-    return createNetlinkSource();
-  } catch (error) {
-    if (error instanceof NetlinkUnavailableError) return error.message;
-    throw error;
-  }
-}
-
-const opened = openOrWhy();
-const why = typeof opened === 'string' ? opened : undefined;
-if (why !== undefined && process.env.CI === 'true') throw new Error(`CI=true but ${why}`);
-if (why !== undefined) console.warn(`skipping live netlink tests: ${why}`);
+const opened = liveNetlinkOrSkip('live netlink tests', {});
 
 /** Every figure of the sockets that pass `keep`, one sorted string per socket. */
 class FigureSink implements SocketSink {
@@ -49,7 +37,7 @@ class Listeners implements SocketSink {
   }
 }
 
-describe.skipIf(why !== undefined)('NetlinkSource, live', () => {
+describe.skipIf(opened === undefined)('NetlinkSource, live', () => {
   let server: Server;
   let port: number;
 
@@ -64,7 +52,7 @@ describe.skipIf(why !== undefined)('NetlinkSource, live', () => {
   });
 
   it('reads inline where the compiled dump thread is missing, and sees our listener with its backlog', async () => {
-    const source = opened as NetlinkSource;
+    const source = opened!;
     expect(source.mode).toBe('inline');
     expect(source.families).toContain(0);
     const sink = new Listeners();
@@ -74,7 +62,7 @@ describe.skipIf(why !== undefined)('NetlinkSource, live', () => {
   });
 
   it('a dump thread that cannot start falls back to inline reads, and the scan still succeeds', async () => {
-    const source = new NetlinkSource((opened as NetlinkSource).families, { thread: 'worker' });
+    const source = new NetlinkSource(opened!.families, { thread: 'worker' });
     expect(source.mode).toBe('worker');
     const sink = new Listeners();
     await source.scan(sink);
@@ -106,14 +94,14 @@ describe.skipIf(why !== undefined)('NetlinkSource, live', () => {
       const ours = (s: SocketRecord): boolean => ports.includes(s.localPort) || ports.includes(s.remotePort);
       await waitFor('the servers to accept every connection and the bytes to arrive', async () => {
         const seen = new FigureSink(ours);
-        await (opened as NetlinkSource).scan(seen);
+        await opened!.scan(seen);
         return seen.rows.filter((row) => row.startsWith('0/1/') || row.startsWith('1/1/')).length === 16 && seen.rows.filter((row) => /\/rx=1\d\//.test(row)).length === 8 ? true : undefined;
       });
       const perFamily = createNetlinkSource({ request: 'per-family' });
       expect(perFamily.singleWalk).toBe(false);
       const a = new FigureSink(ours);
       const b = new FigureSink(ours);
-      await (opened as NetlinkSource).scan(a);
+      await opened!.scan(a);
       await perFamily.scan(b);
       // 2 listeners, and 8 connections seen from both ends.
       expect(a.rows).toHaveLength(2 + 16);
@@ -126,7 +114,7 @@ describe.skipIf(why !== undefined)('NetlinkSource, live', () => {
   });
 
   it('runs concurrent scans one after the other, each complete', async () => {
-    const source = opened as NetlinkSource;
+    const source = opened!;
     const aggregates = [0, 1, 2].map(() => new SocketAggregate({ ephemeralRange: null, remotePorts: new Set() }));
     await Promise.all(aggregates.map((agg) => source.scan(agg)));
     for (const agg of aggregates) expect(agg.stateCounts[TCP_LISTEN]! + agg.stateCounts[STATE_SLOTS + TCP_LISTEN]!).toBeGreaterThan(0);

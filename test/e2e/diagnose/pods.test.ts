@@ -15,19 +15,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithNetns, exporterBin, TestNamespace, type RunningFarm } from '../../helpers/netns.js';
 import { PodFixture } from '../../helpers/pod-fixture.js';
 import { describeWithCgroups } from '../../owners/cgroup-fixture.js';
+import type { JsonFinding } from '../../helpers/diagnose-json.js';
 
 const run = promisify(execFile);
 const K8S_NAMESPACE = `shop-${randomBytes(3).toString('hex')}`;
 const listener = (name: string, port: number) => ({ name, host: '127.0.0.1', port });
 
-interface JsonFinding {
-  check: string;
-  severity: string;
-  headline: string;
-  evidence: string[];
-  labels: Record<string, string>;
-  runbook: string | null;
-}
 
 await describeWithCgroups('diagnose on pods: cgroups', () => {
   describeWithNetns('diagnose names the pod', () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithNetns, exporterBin, TestNamespace, type RunningFarm } from '../../helpers/netns.js';
+import type { JsonFinding } from '../../helpers/diagnose-json.js';
 
 /**
  * The process collector reads every descriptor on the host, and the socket dump walks every
@@ -43,14 +44,6 @@ function withoutPermissionNotice(stderr: string): string {
     .join('\n');
 }
 
-interface JsonFinding {
-  check: string;
-  severity: string;
-  headline: string;
-  evidence: string[];
-  labels: Record<string, string>;
-  runbook: string | null;
-}
 
 describeWithNetns('diagnose on real sockets', () => {
   describe('a port leaking CLOSE_WAIT, owned by a forked process', () => {

@@ -17,6 +17,14 @@ import { toolOrSkip } from '../../helpers/require-tool.js';
 
 const run = promisify(execFile);
 
+/** `promtool check metrics` on the exposition text: nothing to report, exit 0. */
+async function expectPromtoolClean(promtool: string, exposition: string): Promise<void> {
+  const file = join(mkdtempSync(join(tmpdir(), 'tcpstate-golden-')), 'metrics.prom');
+  writeFileSync(file, exposition);
+  const { stdout, stderr } = await run('sh', ['-c', `${promtool} check metrics < "${file}"; echo "exit=$?"`]);
+  expect(stdout + stderr).toBe('exit=0\n');
+}
+
 /**
  * What may differ between two scrapes of the same /proc: timings, the Node.js version, and the
  * exporter's own process metrics. Everything else in /metrics must match the golden file.
@@ -67,10 +75,7 @@ describe('the whole /metrics output for the fixture /proc', () => {
 
   const promtool = toolOrSkip('promtool', 'prometheus');
   it.skipIf(!promtool.available)('passes promtool check metrics as served', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'tcpstate-golden-')), 'metrics.prom');
-    writeFileSync(file, body);
-    const { stdout, stderr } = await run('sh', ['-c', `${promtool.path!} check metrics < "${file}"; echo "exit=$?"`]);
-    expect(stdout + stderr).toBe('exit=0\n');
+    await expectPromtoolClean(promtool.path!, body);
   });
 });
 
@@ -105,10 +110,7 @@ describe('the owner series for the captured dump of sockets in made cgroups', ()
     expectGolden(goldenOwnerMetricsPath, actual);
     const promtool = toolOrSkip('promtool', 'prometheus');
     if (!promtool.available) return;
-    const file = join(mkdtempSync(join(tmpdir(), 'tcpstate-golden-')), 'metrics.prom');
-    writeFileSync(file, actual.replace(/<duration>/g, '0.001'));
-    const { stdout, stderr } = await run('sh', ['-c', `${promtool.path!} check metrics < "${file}"; echo "exit=$?"`]);
-    expect(stdout + stderr).toBe('exit=0\n');
+    await expectPromtoolClean(promtool.path!, actual.replace(/<duration>/g, '0.001'));
   });
 });
 
@@ -126,9 +128,6 @@ describe('the tcpinfo series for the captured tcp_info dump', () => {
     expectGolden(goldenTcpInfoMetricsPath, actual);
     const promtool = toolOrSkip('promtool', 'prometheus');
     if (!promtool.available) return;
-    const file = join(mkdtempSync(join(tmpdir(), 'tcpstate-golden-')), 'metrics.prom');
-    writeFileSync(file, actual.replace(/<duration>/g, '0.001'));
-    const { stdout, stderr } = await run('sh', ['-c', `${promtool.path!} check metrics < "${file}"; echo "exit=$?"`]);
-    expect(stdout + stderr).toBe('exit=0\n');
+    await expectPromtoolClean(promtool.path!, actual.replace(/<duration>/g, '0.001'));
   });
 });
