@@ -1,10 +1,10 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { COUNTER_SLOTS, parseCounterFile } from './netns-counters.js';
 
 /** The files a namespace's counters come from, in /proc/<pid>/net/; sockstat6 may be missing (no IPv6). */
 export const COUNTER_FILES = ['sockstat', 'snmp', 'netstat', 'sockstat6'] as const;
 export type CounterFile = (typeof COUNTER_FILES)[number];
-export type CounterTexts = Record<Exclude<CounterFile, 'sockstat6'>, string> & { sockstat6: string | undefined };
 
 // libuv adds O_CLOEXEC itself.
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
@@ -16,11 +16,6 @@ export interface Kept {
   readonly fds: ReadonlyArray<number | undefined>;
   /** The paths they were opened at, for error messages. */
   readonly paths: readonly string[];
-}
-
-/** The path a file was opened at, from a namespace's paths in COUNTER_FILES order (for a parse error's message). */
-export function pathIn(paths: readonly string[], file: CounterFile): string {
-  return paths[COUNTER_FILES.indexOf(file)] ?? file;
 }
 
 function openIfPresent(path: string): number | undefined {
@@ -52,19 +47,21 @@ function openIfPresent(path: string): number | undefined {
 export class NamespaceCounterFiles {
   private readonly kept = new Map<number, Kept>();
   private readonly reader = new WholeFileReader();
+  private changes = 0;
 
   /**
-   * The texts of the namespace `inode`, read through `netDir` (/proc/<pid>/net) the first time;
-   * `stillThere` is asked right after a first open (the pid may have left the namespace, and be
-   * reused elsewhere, meanwhile). Undefined when the files cannot be opened or read.
+   * Reads and parses the counters of the namespace `inode` into slots[base, base + COUNTER_SLOTS),
+   * through `netDir` (/proc/<pid>/net) the first time; `stillThere` is asked right after a first
+   * open (the pid may have left the namespace, and be reused elsewhere, meanwhile). False when
+   * the files cannot be opened or read; throws when one does not parse.
    */
-  read(inode: number, netDir: string, stillThere: () => boolean): CounterTexts | undefined {
+  read(inode: number, netDir: string, stillThere: () => boolean, slots: Float64Array, base: number): boolean {
     const kept = this.open(inode, netDir, stillThere);
-    if (kept === undefined) return undefined;
-    const texts = readCounterTexts(kept.fds, this.reader);
+    if (kept === undefined) return false;
+    if (readNamespaceCounters(kept, this.reader, slots, base)) return true;
     // Unreadable now (the namespace is being torn down): opened afresh next time.
-    if (texts === undefined) this.forget(inode);
-    return texts;
+    this.forget(inode);
+    return false;
   }
 
   /**
@@ -84,6 +81,7 @@ export class NamespaceCounterFiles {
         return undefined;
       }
       this.kept.set(inode, kept);
+      this.changes++;
     }
     return kept;
   }
@@ -93,16 +91,10 @@ export class NamespaceCounterFiles {
     return [...this.kept];
   }
 
-  /** The texts behind a namespace's open files; undefined when it has none open or one fails to read (the caller forgets it, once no thread reads it). */
-  readOpen(inode: number): CounterTexts | undefined {
+  /** Reads the counters behind a namespace's open files into slots; false when it has none open or one fails to read (the caller forgets it, once no thread reads it). */
+  readOpen(inode: number, slots: Float64Array, base: number): boolean {
     const kept = this.kept.get(inode);
-    return kept === undefined ? undefined : readCounterTexts(kept.fds, this.reader);
-  }
-
-  /** The path a file of the namespace was opened at (for a parse error's message). */
-  pathOf(inode: number, file: CounterFile): string {
-    const kept = this.kept.get(inode);
-    return kept === undefined ? file : pathIn(kept.paths, file);
+    return kept !== undefined && readNamespaceCounters(kept, this.reader, slots, base);
   }
 
   /** Closes the files of namespaces not in `alive`. */
@@ -119,6 +111,11 @@ export class NamespaceCounterFiles {
     for (const inode of [...this.kept.keys()]) this.forget(inode);
   }
 
+  /** Changes with every namespace opened or forgotten: openEntries() is the same list, in the same order, while it stays. */
+  get generation(): number {
+    return this.changes;
+  }
+
   get openNamespaces(): number {
     return this.kept.size;
   }
@@ -127,6 +124,7 @@ export class NamespaceCounterFiles {
     const kept = this.kept.get(inode);
     if (kept === undefined) return;
     this.kept.delete(inode);
+    this.changes++;
     this.closeAll(kept);
   }
 }
@@ -135,8 +133,13 @@ export class NamespaceCounterFiles {
 export class WholeFileReader {
   private buffer = Buffer.allocUnsafe(16 * 1024);
 
-  /** From offset 0 to the end; normally one pread, more only if the text outgrows the buffer. */
-  readWhole(fd: number): string | undefined {
+  /** What the last read left, in its first readWhole() bytes. */
+  get bytes(): Buffer {
+    return this.buffer;
+  }
+
+  /** From offset 0 to the end, into `bytes`: its length, or undefined when it cannot be read. Normally one pread, more only if the text outgrows the buffer. */
+  readWhole(fd: number): number | undefined {
     let total = 0;
     try {
       for (;;) {
@@ -156,21 +159,24 @@ export class WholeFileReader {
     } catch {
       return undefined;
     }
-    return this.buffer.toString('latin1', 0, total);
+    return total;
   }
 }
 
-/** The texts behind a namespace's descriptors (COUNTER_FILES order); undefined if one fails to read. */
-export function readCounterTexts(fds: ReadonlyArray<number | undefined>, reader: WholeFileReader): CounterTexts | undefined {
-  const texts: (string | undefined)[] = [];
-  for (const fd of fds) {
-    if (fd === undefined) {
-      texts.push(undefined);
-      continue;
-    }
-    const text = reader.readWhole(fd);
-    if (text === undefined) return undefined;
-    texts.push(text);
+/**
+ * Reads a namespace's kept files (COUNTER_FILES order) and parses each as it is read, from the
+ * reader's buffer, into slots[base, base + COUNTER_SLOTS): no string and no object per
+ * namespace, so a scrape over a hundred namespaces leaves next to no garbage on either thread.
+ * False if one fails to read; throws if one does not parse.
+ */
+export function readNamespaceCounters(kept: Kept, reader: WholeFileReader, slots: Float64Array, base: number): boolean {
+  slots.fill(NaN, base, base + COUNTER_SLOTS);
+  for (let i = 0; i < COUNTER_FILES.length; i++) {
+    const fd = kept.fds[i];
+    if (fd === undefined) continue;
+    const length = reader.readWhole(fd);
+    if (length === undefined) return false;
+    parseCounterFile(COUNTER_FILES[i]!, kept.paths[i]!, reader.bytes, length, slots, base);
   }
-  return { sockstat: texts[0]!, snmp: texts[1]!, netstat: texts[2]!, sockstat6: texts[3] };
+  return true;
 }

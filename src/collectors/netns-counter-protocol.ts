@@ -1,8 +1,10 @@
 /**
  * What the main thread and the counter worker (netns-counter-thread.ts, netns-counter-worker.ts)
- * say to each other, and the shared index both claim namespaces by.
+ * share for one round: the jobs, an index both claim them by, and the parsed counters, written
+ * by whichever thread read them. The counters go through shared memory rather than a reply
+ * message: cloning a hundred namespaces' results cost the main thread a millisecond a scrape.
  */
-import type { NamespaceCounters } from './netns-counters.js';
+import { COUNTER_SLOTS } from './netns-counters.js';
 
 export interface CounterJob {
   readonly inode: number;
@@ -10,32 +12,49 @@ export interface CounterJob {
   readonly paths: readonly string[];
 }
 
-/** The outcome for jobs[index]. */
-export type CounterResult =
-  | { index: number; outcome: 'read'; counters: NamespaceCounters }
-  | { index: number; outcome: 'unreadable' }
-  | { index: number; outcome: 'malformed'; message: string };
+/** A job's outcome in RoundMemory.outcomes. */
+export const OUTCOME = { pending: 0, read: 1, unreadable: 2, malformed: 3 } as const;
 
-/** What the worker is sent: every job, and the shared index both threads claim jobs by. */
-export interface CounterRequest {
-  id: number;
-  jobs: readonly CounterJob[];
-  /** Int32Array over a SharedArrayBuffer: [0] is the next unclaimed job. */
-  next: Int32Array;
+/** control[CLAIMED] is the next unclaimed job; control[COMPLETED] counts the jobs the worker has finished. */
+export const CLAIMED = 0;
+export const COMPLETED = 1;
+
+export interface RoundMemory {
+  readonly control: Int32Array;
+  /** Per job, an OUTCOME, stored (atomically) after its slots. */
+  readonly outcomes: Int32Array;
+  /** Per job, COUNTER_SLOTS values from job × COUNTER_SLOTS (netns-counters.ts: countersAt). */
+  readonly slots: Float64Array;
 }
 
-/** Claims the next job through the shared index; undefined once all are taken. */
-export function claimJob(next: Int32Array, jobs: number): number | undefined {
-  const index = Atomics.add(next, 0, 1);
+/** Fresh shared memory for a round of `jobs` jobs. */
+export function roundMemory(jobs: number): RoundMemory {
+  return {
+    control: new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT)),
+    outcomes: new Int32Array(new SharedArrayBuffer(Math.max(1, jobs) * Int32Array.BYTES_PER_ELEMENT)),
+    slots: new Float64Array(new SharedArrayBuffer(Math.max(1, jobs) * COUNTER_SLOTS * Float64Array.BYTES_PER_ELEMENT)),
+  };
+}
+
+/** Claims the next job; undefined once all are taken. */
+export function claimJob(memory: RoundMemory, jobs: number): number | undefined {
+  const index = Atomics.add(memory.control, CLAIMED, 1);
   return index < jobs ? index : undefined;
 }
 
-/** A fresh shared index, at 0. */
-export function sharedIndex(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(4));
+/**
+ * What the worker is sent: the round's shared memory, and every job, unless the jobs are the
+ * same list as in the last request it was sent (the same `generation`): cloning a hundred
+ * namespaces' descriptors and paths each scrape would delay the worker's start.
+ */
+export interface CounterRequest {
+  id: number;
+  jobs: readonly CounterJob[] | undefined;
+  memory: RoundMemory;
 }
 
+/** Sent once the worker has claimed its last job: the parse errors of the jobs it found malformed. */
 export interface CounterReply {
   id: number;
-  results: CounterResult[];
+  malformed: Array<{ index: number; message: string }>;
 }

@@ -1,10 +1,10 @@
 import type { DiscoveredNetns } from '../owners/netns-discovery.js';
 import { parseNetnsLink } from '../owners/netns-discovery.js';
 import type { ProcRoot } from '../procfs/proc-root.js';
-import type { CounterTexts, Kept, NamespaceCounterFiles } from './netns-counter-files.js';
-import { claimJob, sharedIndex, type CounterResult } from './netns-counter-protocol.js';
+import type { Kept, NamespaceCounterFiles } from './netns-counter-files.js';
+import { claimJob, COMPLETED, OUTCOME, roundMemory, type CounterJob, type CounterReply, type RoundMemory } from './netns-counter-protocol.js';
 import type { CounterReadThread } from './netns-counter-thread.js';
-import { parseNamespaceCounters, type NamespaceCounters } from './netns-counters.js';
+import { COUNTER_SLOTS, countersAt, type NamespaceCounters } from './netns-counters.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 export interface Counted {
@@ -24,6 +24,8 @@ export interface CounterReadout {
 const MIN_NAMESPACES_TO_SHARE = 16;
 /** Namespaces read on this thread between two turns of the event loop (~2 ms). */
 const COUNTERS_PER_TURN = 16;
+/** How long one wait for the worker's next completion lasts before looking again (its failure ends the wait sooner). */
+const WAIT_SLICE_MS = 1000;
 
 /**
  * One scrape's reading of every namespace's counters, begun before this scrape's namespaces are
@@ -37,38 +39,43 @@ const COUNTERS_PER_TURN = 16;
  */
 export class CounterRound {
   private readonly early: ReadonlyArray<readonly [number, Kept]>;
-  private readonly next = sharedIndex();
-  private readonly remote: Promise<CounterResult[] | undefined>;
+  private readonly memory: RoundMemory;
+  private readonly remote: Promise<CounterReply['malformed'] | undefined>;
+  private readonly shared: boolean;
   private readonly started = performance.now();
-  /** By index into `early`: counters, null when unreadable, undefined while unread. */
-  private readonly earlyOutcomes: Array<NamespaceCounters | null | undefined>;
+  /** Early jobs claimed by this thread. */
+  private readHere = 0;
 
   constructor(
     private readonly files: NamespaceCounterFiles,
     private readonly thread: CounterReadThread,
   ) {
     this.early = files.openEntries();
-    this.earlyOutcomes = new Array<undefined>(this.early.length);
-    const shared = thread.available && this.early.length >= MIN_NAMESPACES_TO_SHARE;
-    this.remote = shared ? thread.read(this.early.map(([inode, kept]) => ({ inode, fds: kept.fds, paths: kept.paths })), this.next).catch(() => undefined) : Promise.resolve(undefined);
+    this.memory = roundMemory(this.early.length);
+    this.shared = thread.available && this.early.length >= MIN_NAMESPACES_TO_SHARE;
+    const jobs = (): CounterJob[] => this.early.map(([inode, kept]) => ({ inode, fds: kept.fds, paths: kept.paths }));
+    this.remote = this.shared ? thread.read(jobs, files.generation, this.memory).catch(() => undefined) : Promise.resolve(undefined);
   }
 
   /** Reads early namespaces on this thread too, claiming each from the index the worker claims from, until none is left. */
   async help(): Promise<void> {
-    let read = 0;
-    for (let index = claimJob(this.next, this.early.length); index !== undefined; index = claimJob(this.next, this.early.length)) {
+    for (let index = claimJob(this.memory, this.early.length); index !== undefined; index = claimJob(this.memory, this.early.length)) {
+      this.readHere++;
       this.readEarly(index);
-      if (++read % COUNTERS_PER_TURN === 0) await nextTurn();
+      if (this.readHere % COUNTERS_PER_TURN === 0) await nextTurn();
     }
   }
 
   /** The counters of this scrape's namespaces (`namespaces`, as found); the early ones not among them are dropped. */
   async finish(proc: ProcRoot, namespaces: readonly DiscoveredNetns[]): Promise<CounterReadout> {
-    for (const result of (await this.remote) ?? []) {
-      if (result.outcome === 'malformed') throw new Error(result.message);
-      this.earlyOutcomes[result.index] = result.outcome === 'read' ? result.counters : null;
+    await this.workerDone();
+    const { outcomes, slots } = this.memory;
+    if (outcomes.includes(OUTCOME.malformed)) {
+      const malformed = await this.remote;
+      throw new Error(malformed?.[0]?.message ?? 'a counter file did not parse');
     }
     const earlyIndex = new Map(this.early.map(([inode], index) => [inode, index]));
+    const fresh = new Float64Array(COUNTER_SLOTS);
     const counted: Counted[] = [];
     let unreadable = 0;
     let read = 0;
@@ -77,23 +84,22 @@ export class CounterRound {
       const pid = ns.pid;
       const index = earlyIndex.get(ns.inode);
       let counters: NamespaceCounters | null;
-      const known = index === undefined ? undefined : this.earlyOutcomes[index];
-      if (known !== undefined) counters = known;
+      if (index !== undefined && Atomics.load(outcomes, index) !== OUTCOME.pending) counters = outcomes[index] === OUTCOME.read ? countersAt(slots, index * COUNTER_SLOTS) : null;
       else {
         // Found new: opened through its lowest pid, which must still be inside once the files are
         // open. Or left unread: no worker, or one that failed.
-        counters =
-          index === undefined
-            ? this.parsed(ns.inode, this.files.read(ns.inode, proc.path(String(pid), 'net'), () => parseNetnsLink(proc.readLinkSyncIfPresent(String(pid), 'ns', 'net')) === ns.inode))
-            : this.readEarly(index);
+        if (index === undefined) {
+          const stillThere = (): boolean => parseNetnsLink(proc.readLinkSyncIfPresent(String(pid), 'ns', 'net')) === ns.inode;
+          counters = this.files.read(ns.inode, proc.path(String(pid), 'net'), stillThere, fresh, 0) ? countersAt(fresh, 0) : null;
+        } else counters = this.readEarly(index) ? countersAt(slots, index * COUNTER_SLOTS) : null;
         if (++read % COUNTERS_PER_TURN === 0) await nextTurn();
       }
       if (counters === null) unreadable++;
       else counted.push({ ns: { ...ns, pid }, counters });
     }
-    // Read unreadable by the worker: closed now that no thread reads them (opened afresh next time).
+    // Unreadable early: closed now that no thread reads them (opened afresh next time).
     this.early.forEach(([inode], index) => {
-      if (this.earlyOutcomes[index] === null) this.files.forget(inode);
+      if (outcomes[index] === OUTCOME.unreadable) this.files.forget(inode);
     });
     // Enough namespaces now to share the next scrape's reads, and no worker yet (the first scrape
     // had nothing open): it loads meanwhile (a few hundred ms on a small machine), ready for the
@@ -102,13 +108,28 @@ export class CounterRound {
     return { counted, unreadable, readMs: performance.now() - this.started };
   }
 
-  private readEarly(index: number): NamespaceCounters | null {
-    const [inode] = this.early[index]!;
-    return (this.earlyOutcomes[index] = this.parsed(inode, this.files.readOpen(inode)));
+  /**
+   * Until the worker has finished every early job this thread did not claim, as counted in
+   * shared memory (no message round trip); or until it has replied or failed, whatever it left
+   * pending then being read here.
+   */
+  private async workerDone(): Promise<void> {
+    if (!this.shared) return;
+    const { control } = this.memory;
+    const replied = this.remote.then(() => 'replied' as const);
+    for (;;) {
+      const completed = Atomics.load(control, COMPLETED);
+      if (completed >= this.early.length - this.readHere) return;
+      const wait = Atomics.waitAsync(control, COMPLETED, completed, WAIT_SLICE_MS);
+      if (wait.async && (await Promise.race([wait.value, replied])) === 'replied') return;
+    }
   }
 
-  /** The counters of a namespace's texts; null when they could not be read. */
-  private parsed(inode: number, texts: CounterTexts | undefined): NamespaceCounters | null {
-    return texts === undefined ? null : parseNamespaceCounters(texts, (file) => this.files.pathOf(inode, file));
+  /** Reads an early namespace on this thread into its slots; false when unreadable. */
+  private readEarly(index: number): boolean {
+    const [inode] = this.early[index]!;
+    const read = this.files.readOpen(inode, this.memory.slots, index * COUNTER_SLOTS);
+    this.memory.outcomes[index] = read ? OUTCOME.read : OUTCOME.unreadable;
+    return read;
   }
 }

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { CounterJob, CounterReply, CounterRequest, CounterResult } from './netns-counter-protocol.js';
+import type { CounterJob, CounterReply, CounterRequest, RoundMemory } from './netns-counter-protocol.js';
 
 const WORKER_FILE = new URL('./netns-counter-worker.js', import.meta.url);
 /** A reply later than this means the worker is stuck: its namespaces count as unreadable this scrape. */
@@ -21,6 +21,8 @@ export class CounterReadThread {
   private worker: Worker | undefined;
   private usable = availableParallelism() > 1 && existsSync(fileURLToPath(WORKER_FILE));
   private nextId = 0;
+  /** The generation of the jobs the worker holds (netns-counter-protocol.ts: CounterRequest). */
+  private sentGeneration: number | undefined;
 
   /** Whether a second thread can take a share of the reads. */
   get available(): boolean {
@@ -28,24 +30,26 @@ export class CounterReadThread {
   }
 
   /**
-   * Reads and parses, on the worker, the jobs it claims through `next`, until none is left;
-   * rejects if the worker cannot (the caller then reads whatever has no result).
+   * Reads and parses, on the worker, the jobs it claims through `memory`, until none is left,
+   * into `memory`; resolves with its parse errors once it has claimed its last, and rejects if the
+   * worker cannot (the caller then reads whatever it left pending).
    */
-  read(jobs: readonly CounterJob[], next: Int32Array): Promise<CounterResult[]> {
+  read(jobs: () => readonly CounterJob[], generation: number, memory: RoundMemory): Promise<CounterReply['malformed']> {
     const worker = this.start();
+    const sameJobs = generation === this.sentGeneration;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const done = (error: Error | undefined, results?: CounterResult[]): void => {
+      const done = (error: Error | undefined, malformed?: CounterReply['malformed']): void => {
         clearTimeout(timer);
         worker.off('message', onMessage);
         worker.off('error', onError);
         worker.off('exit', onExit);
         worker.unref();
-        if (error === undefined) resolve(results!);
+        if (error === undefined) resolve(malformed!);
         else reject(error);
       };
       const onMessage = (reply: CounterReply): void => {
-        if (reply.id === id) done(undefined, reply.results);
+        if (reply.id === id) done(undefined, reply.malformed);
       };
       const onError = (error: Error): void => done(error);
       const onExit = (code: number): void => done(new Error(`the counter reader exited (code ${code})`));
@@ -57,8 +61,9 @@ export class CounterReadThread {
       worker.on('error', onError);
       worker.on('exit', onExit);
       worker.ref();
-      const request: CounterRequest = { id, jobs, next };
+      const request: CounterRequest = { id, jobs: sameJobs ? undefined : jobs(), memory };
       worker.postMessage(request);
+      this.sentGeneration = generation;
     });
   }
 
@@ -81,6 +86,7 @@ export class CounterReadThread {
       this.usable = false;
     });
     this.worker = worker;
+    this.sentGeneration = undefined;
     return worker;
   }
 }

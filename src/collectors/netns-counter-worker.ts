@@ -1,41 +1,37 @@
 /**
  * The second reader of the namespaces' counter files (netns-counter-thread.ts drives it). The
  * cost of the counters is the kernel formatting /proc/<pid>/net/{snmp,netstat,sockstat*} on every
- * read (about 70 µs for a netstat here), so on a machine with a second core, this thread and the
- * event loop's each claim the next namespace from a shared index until none is left.
+ * read (about 60 µs for a netstat here), so on a machine with a second core, this thread and the
+ * event loop's each claim the next namespace from a shared index until none is left, and write
+ * its counters into the round's shared memory.
  */
-import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { pathIn, readCounterTexts, WholeFileReader } from './netns-counter-files.js';
-import { parseNamespaceCounters } from './netns-counters.js';
-import { claimJob, type CounterReply, type CounterRequest, type CounterResult } from './netns-counter-protocol.js';
+import { readNamespaceCounters, WholeFileReader } from './netns-counter-files.js';
+import { COUNTER_SLOTS } from './netns-counters.js';
+import { claimJob, COMPLETED, OUTCOME, type CounterJob, type CounterReply, type CounterRequest } from './netns-counter-protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('netns-counter-worker.js must run as a worker thread');
 const reader = new WholeFileReader();
-// Background work, like the dump thread's (netlink/worker.ts): when the CPUs are busy, the event
-// loop must win. On Linux this lowers this thread alone (setpriority on the calling task).
-try {
-  setPriority(5);
-} catch {
-  // Not permitted, or not Linux: the reads run at the process's priority.
-}
+let jobs: readonly CounterJob[] = [];
 
-port.on('message', ({ id, jobs, next }: CounterRequest) => {
-  const results: CounterResult[] = [];
-  for (let index = claimJob(next, jobs.length); index !== undefined; index = claimJob(next, jobs.length)) {
-    const job = jobs[index]!;
-    const texts = readCounterTexts(job.fds, reader);
-    if (texts === undefined) {
-      results.push({ index, outcome: 'unreadable' });
-      continue;
-    }
+port.on('message', (request: CounterRequest) => {
+  const { id, memory } = request;
+  jobs = request.jobs ?? jobs;
+  const malformed: CounterReply['malformed'] = [];
+  for (let index = claimJob(memory, jobs.length); index !== undefined; index = claimJob(memory, jobs.length)) {
+    let outcome: number;
     try {
-      results.push({ index, outcome: 'read', counters: parseNamespaceCounters(texts, (file) => pathIn(job.paths, file)) });
+      outcome = readNamespaceCounters(jobs[index]!, reader, memory.slots, index * COUNTER_SLOTS) ? OUTCOME.read : OUTCOME.unreadable;
     } catch (error) {
-      results.push({ index, outcome: 'malformed', message: error instanceof Error ? error.message : String(error) });
+      outcome = OUTCOME.malformed;
+      malformed.push({ index, message: error instanceof Error ? error.message : String(error) });
     }
+    // After the slots: a thread that loads the outcome sees them written.
+    Atomics.store(memory.outcomes, index, outcome);
+    Atomics.add(memory.control, COMPLETED, 1);
+    Atomics.notify(memory.control, COMPLETED);
   }
-  const reply: CounterReply = { id, results };
+  const reply: CounterReply = { id, malformed };
   port.postMessage(reply);
 });

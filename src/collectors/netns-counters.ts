@@ -1,9 +1,9 @@
 import type { Registry } from 'prom-client';
 import { fieldKey, SnmpFieldPicker } from '../procfs/snmp-fields.js';
-import { parseSockstatProtocol } from '../procfs/sockstat.js';
+import { parseSockstatProtocol, pickSockstatBytes, sockstatLine } from '../procfs/sockstat.js';
 import { CURATED_COUNTERS } from './netstat.js';
 import { NO_LABELS, SeriesFamily } from './series-family.js';
-import type { CounterFile, CounterTexts } from './netns-counter-files.js';
+import type { CounterFile } from './netns-counter-files.js';
 
 /**
  * The per-namespace counters: the host's names (netstat and sockstat collectors), read from
@@ -41,22 +41,59 @@ export function namespaceWeight(counters: NamespaceCounters): number {
 }
 
 /**
- * Parses one namespace's texts (netns-counter-files.ts reads them); `pathOf` names a file in a
- * parse error. A file that reads but does not parse throws: that is a kernel format we do not
- * know, and it should be seen.
+ * One namespace's counters as numbers in a row of COUNTER_SLOTS (a Float64Array, which the
+ * counter worker fills in shared memory): NETNS_COUNTERS in order, then sockstat's in-use by
+ * family and TIME_WAIT. NaN where the kernel gave nothing.
  */
-export function parseNamespaceCounters(texts: CounterTexts, pathOf: (file: CounterFile) => string): NamespaceCounters {
-  const sockstatFile = pathOf('sockstat');
-  const tcp = parseSockstatProtocol(sockstatFile, texts.sockstat, 'TCP');
-  const tcp6 = texts.sockstat6 === undefined ? undefined : parseSockstatProtocol(pathOf('sockstat6'), texts.sockstat6, 'TCP6');
-  const fields = picker.pick(pathOf('netstat'), texts.netstat, picker.pick(pathOf('snmp'), texts.snmp));
+export const SLOT = { inuseIpv4: NETNS_COUNTERS.length, inuseIpv6: NETNS_COUNTERS.length + 1, timeWait: NETNS_COUNTERS.length + 2 } as const;
+export const COUNTER_SLOTS = NETNS_COUNTERS.length + 3;
+
+/** The counters in slots[base, base + COUNTER_SLOTS). */
+export function countersAt(slots: Float64Array, base: number): NamespaceCounters {
   const counters = new Map<string, number>();
-  for (const [metric, key] of METRIC_KEYS) {
-    const value = fields.get(key);
+  NETNS_COUNTERS.forEach(({ metric }, i) => {
+    const value = slots[base + i]!;
     // A field an older kernel lacks is left out, as the netstat collector does.
-    if (value !== undefined) counters.set(metric, value);
+    if (!Number.isNaN(value)) counters.set(metric, value);
+  });
+  const present = (slot: number): number | undefined => (Number.isNaN(slots[base + slot]!) ? undefined : slots[base + slot]);
+  return { counters, inuse: { ipv4: present(SLOT.inuseIpv4) ?? 0, ipv6: present(SLOT.inuseIpv6) }, timeWait: present(SLOT.timeWait) ?? 0 };
+}
+
+const TCP_LINE = sockstatLine('TCP', ['inuse', 'tw']);
+const TCP6_LINE = sockstatLine('TCP6', ['inuse']);
+
+/**
+ * Parses one counter file's text, as a read left it in `bytes` (its first `length`), into the
+ * namespace's row; `path` names the file in a parse error. The usual text is parsed from the
+ * bytes; any other is decoded and parsed as text, which gives the same values or the error.
+ * A file that reads but does not parse throws: that is a kernel format we do not know, and it
+ * should be seen.
+ */
+export function parseCounterFile(file: CounterFile, path: string, bytes: Buffer, length: number, slots: Float64Array, base: number): void {
+  switch (file) {
+    case 'sockstat':
+      if (!pickSockstatBytes(bytes, length, TCP_LINE, slots, [base + SLOT.inuseIpv4, base + SLOT.timeWait])) {
+        const tcp = parseSockstatProtocol(path, bytes.toString('latin1', 0, length), 'TCP');
+        slots[base + SLOT.inuseIpv4] = tcp?.get('inuse') ?? NaN;
+        slots[base + SLOT.timeWait] = tcp?.get('tw') ?? NaN;
+      }
+      return;
+    case 'sockstat6':
+      if (!pickSockstatBytes(bytes, length, TCP6_LINE, slots, [base + SLOT.inuseIpv6])) {
+        slots[base + SLOT.inuseIpv6] = parseSockstatProtocol(path, bytes.toString('latin1', 0, length), 'TCP6')?.get('inuse') ?? NaN;
+      }
+      return;
+    case 'snmp':
+    case 'netstat':
+      if (!picker.pickBytes(bytes, length, slots, base)) {
+        const picked = picker.pick(path, bytes.toString('latin1', 0, length));
+        METRIC_KEYS.forEach(([, key], i) => {
+          const value = picked.get(key);
+          if (value !== undefined) slots[base + i] = value;
+        });
+      }
   }
-  return { counters, inuse: { ipv4: tcp?.get('inuse') ?? 0, ipv6: tcp6?.get('inuse') }, timeWait: tcp?.get('tw') ?? 0 };
 }
 
 /** Adds `from` into `into` (the namespaces folded into netns="other"). */

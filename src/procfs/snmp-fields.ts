@@ -18,6 +18,70 @@ const isBlank = (code: number): boolean => code === 32 || code === 9;
 /** The key a picked field goes under: "Group_Field". */
 export const fieldKey = (group: string, field: string): string => `${group}_${field}`;
 
+/** A wanted field found in a header: its key, its index among the values, and its index in `wanted`. */
+interface PickedField {
+  readonly key: string;
+  readonly token: number;
+  readonly slot: number;
+}
+
+interface Layout {
+  readonly header: string;
+  /** The header as bytes, made on first use by pickBytes. */
+  headerBytes?: Buffer;
+  readonly fields: PickedField[];
+}
+
+const COLON = 0x3a;
+const NEWLINE = 0x0a;
+/** Up to 15 digits a double holds exactly, however they are summed; longer goes the text's way. */
+const MAX_FAST_DIGITS = 15;
+
+/** Where the line from `start` ends: its newline, or `length` (what lies past `length` is stale). */
+export function lineEnd(bytes: Buffer, start: number, length: number): number {
+  const end = bytes.indexOf(NEWLINE, start);
+  return end < 0 || end > length ? length : end;
+}
+
+/**
+ * An integer token of up to 15 digits, optionally negative, at bytes[start, end): NaN when it is
+ * anything else (the text's way then decides).
+ */
+export function shortIntegerAt(bytes: Buffer, start: number, end: number): number {
+  const negative = bytes[start] === 0x2d;
+  const from = negative ? start + 1 : start;
+  if (from >= end || end - from > MAX_FAST_DIGITS) return NaN;
+  let value = 0;
+  for (let i = from; i < end; i++) {
+    const digit = bytes[i]! - 0x30;
+    if (digit < 0 || digit > 9) return NaN;
+    value = value * 10 + digit;
+  }
+  return negative ? -value : value;
+}
+
+/** pickValues on bytes: false where a wanted token is missing or not a short integer. */
+function pickValueBytes(bytes: Buffer, from: number, end: number, layout: ReadonlyArray<PickedField>, out: Float64Array, base: number): boolean {
+  let pos = from;
+  let tokenIndex = 0;
+  let next = 0;
+  while (next < layout.length) {
+    while (pos < end && isBlank(bytes[pos]!)) pos++;
+    if (pos >= end) return false;
+    let tokenEnd = pos + 1;
+    while (tokenEnd < end && !isBlank(bytes[tokenEnd]!)) tokenEnd++;
+    while (next < layout.length && layout[next]!.token === tokenIndex) {
+      const value = shortIntegerAt(bytes, pos, tokenEnd);
+      if (Number.isNaN(value)) return false;
+      out[base + layout[next]!.slot] = value;
+      next++;
+    }
+    tokenIndex++;
+    pos = tokenEnd;
+  }
+  return true;
+}
+
 export class SnmpFieldPicker {
   private readonly groups: ReadonlySet<string>;
   /**
@@ -25,10 +89,52 @@ export class SnmpFieldPicker {
    * by index. Compared by equality rather than kept in a Map by header: hashing a 2 KB header
    * each time costs more than comparing it with the one or two a kernel has.
    */
-  private readonly layouts = new Map<string, Array<{ header: string; fields: Array<[string, number]> }>>();
+  private readonly layouts = new Map<string, Layout[]>();
+  /** The wanted groups' names as bytes, for pickBytes. */
+  private readonly groupBytes: ReadonlyArray<readonly [string, Buffer]>;
 
   constructor(private readonly wanted: readonly WantedField[]) {
     this.groups = new Set(wanted.map((w) => w.group));
+    this.groupBytes = [...this.groups].map((group) => [group, Buffer.from(group, 'latin1')] as const);
+  }
+
+  /**
+   * The same values as pick(), straight from the bytes a read left in `bytes` (its first
+   * `length`), without making a string: out[base + i] is wanted[i]'s value, untouched where the
+   * kernel lacks the field. False where the text is anything but the plain kernel format (a
+   * value that is not a short integer, a line out of place): then pick() on the text gives the
+   * values or the error, so both ways agree on every text.
+   */
+  pickBytes(bytes: Buffer, length: number, out: Float64Array, base: number): boolean {
+    let pos = 0;
+    while (pos < length) {
+      const headerEnd = lineEnd(bytes, pos, length);
+      const valuesStart = headerEnd + 1;
+      if (valuesStart >= length) return false;
+      const valuesEnd = lineEnd(bytes, valuesStart, length);
+      const colon = bytes.indexOf(COLON, pos);
+      if (colon <= pos || colon > headerEnd) return false;
+      // The values line starts with the header's "Group:".
+      const prefix = colon + 1 - pos;
+      if (valuesEnd - valuesStart < prefix || bytes.compare(bytes, pos, colon + 1, valuesStart, valuesStart + prefix) !== 0) return false;
+      const group = this.wantedGroupAt(bytes, pos, colon);
+      if (group !== undefined && !pickValueBytes(bytes, valuesStart + prefix, valuesEnd, this.layoutOfBytes(group, bytes, pos, headerEnd), out, base)) return false;
+      pos = valuesEnd + 1;
+    }
+    return true;
+  }
+
+  private wantedGroupAt(bytes: Buffer, start: number, end: number): string | undefined {
+    for (const [group, name] of this.groupBytes) if (name.length === end - start && bytes.compare(name, 0, name.length, start, end) === 0) return group;
+    return undefined;
+  }
+
+  private layoutOfBytes(group: string, bytes: Buffer, start: number, end: number): ReadonlyArray<PickedField> {
+    for (const layout of this.layouts.get(group) ?? []) {
+      layout.headerBytes ??= Buffer.from(layout.header, 'latin1');
+      if (layout.headerBytes.length === end - start && bytes.compare(layout.headerBytes, 0, layout.headerBytes.length, start, end) === 0) return layout.fields;
+    }
+    return this.layout(group, bytes.toString('latin1', start, end));
   }
 
   /** "Group_Field" -> value for the wanted fields present; a field the kernel lacks is left out. */
@@ -62,7 +168,7 @@ export class SnmpFieldPicker {
    * Walks the values line token by token up to the last wanted index, slicing only the wanted
    * tokens: a TcpExt line has over a hundred values and a namespace wants six of them.
    */
-  private pickValues(file: string, lineNumber: number, group: string, values: string, from: number, layout: ReadonlyArray<[string, number]>, into: Map<string, number>): void {
+  private pickValues(file: string, lineNumber: number, group: string, values: string, from: number, layout: ReadonlyArray<PickedField>, into: Map<string, number>): void {
     let pos = from;
     let tokenIndex = 0;
     let next = 0;
@@ -71,29 +177,29 @@ export class SnmpFieldPicker {
       if (pos >= values.length) break;
       let tokenEnd = pos + 1;
       while (tokenEnd < values.length && !isBlank(values.charCodeAt(tokenEnd))) tokenEnd++;
-      while (next < layout.length && layout[next]![1] === tokenIndex) {
+      while (next < layout.length && layout[next]!.token === tokenIndex) {
         const raw = values.slice(pos, tokenEnd);
-        if (!/^-?\d+$/.test(raw)) throw new ProcParseError(file, lineNumber, `${group} ${fieldOf(group, layout[next]![0])}`, `not a number: ${JSON.stringify(raw)}`);
-        into.set(layout[next]![0], Number(raw));
+        if (!/^-?\d+$/.test(raw)) throw new ProcParseError(file, lineNumber, `${group} ${fieldOf(group, layout[next]!.key)}`, `not a number: ${JSON.stringify(raw)}`);
+        into.set(layout[next]!.key, Number(raw));
         next++;
       }
       tokenIndex++;
       pos = tokenEnd;
     }
-    if (next < layout.length) throw new ProcParseError(file, lineNumber, `${group} ${fieldOf(group, layout[next]![0])}`, 'not a number: undefined');
+    if (next < layout.length) throw new ProcParseError(file, lineNumber, `${group} ${fieldOf(group, layout[next]!.key)}`, 'not a number: undefined');
   }
 
-  private layout(group: string, headerLine: string): Array<[string, number]> {
+  private layout(group: string, headerLine: string): PickedField[] {
     let seen = this.layouts.get(group);
     if (seen === undefined) this.layouts.set(group, (seen = []));
     for (const layout of seen) if (layout.header === headerLine) return layout.fields;
     const names = headerLine.slice(group.length + 1).trim().split(/\s+/);
-    const fields: Array<[string, number]> = [];
-    for (const { group: wantedGroup, field } of this.wanted) {
-      const index = names.indexOf(field);
-      if (wantedGroup === group && index >= 0) fields.push([fieldKey(group, field), index]);
-    }
-    fields.sort((a, b) => a[1] - b[1]);
+    const fields: PickedField[] = [];
+    this.wanted.forEach(({ group: wantedGroup, field }, slot) => {
+      const token = names.indexOf(field);
+      if (wantedGroup === group && token >= 0) fields.push({ key: fieldKey(group, field), token, slot });
+    });
+    fields.sort((a, b) => a.token - b.token);
     // A few kernels' worth of headers at most; bound it anyway against a hostile procfs.
     if (seen.length >= 8) seen.shift();
     seen.push({ header: headerLine, fields });

@@ -1,5 +1,8 @@
 import { ProcParseError } from '../errors.js';
 import { safeInteger } from './safe-integer.js';
+import { lineEnd, shortIntegerAt } from './snmp-fields.js';
+
+const SPACE = 0x20;
 
 /** protocol -> key -> value, e.g. "TCP" -> "inuse" -> 12. */
 export type Sockstat = Map<string, Map<string, number>>;
@@ -49,4 +52,53 @@ function parsePairs(file: string, lineNumber: number, protocol: string, rest: st
     pairs.set(key, safeInteger(file, lineNumber, `${protocol} ${key}`, raw));
   }
   return pairs;
+}
+
+/**
+ * parseSockstatProtocol straight from the bytes a read left in `bytes` (its first `length`),
+ * without making a string, for the few keys a caller wants: out[slots[i]] is keys[i]'s value,
+ * untouched where the line lacks it. False where the line is missing or anything but plain
+ * "key count" pairs of short counts: then parseSockstatProtocol on the text gives the values or
+ * the error, so both ways agree on every text.
+ */
+export function pickSockstatBytes(bytes: Buffer, length: number, protocol: SockstatLine, out: Float64Array, slots: readonly number[]): boolean {
+  const { prefix } = protocol;
+  let start: number;
+  if (length >= prefix.length - 1 && bytes.compare(prefix, 1, prefix.length, 0, prefix.length - 1) === 0) start = prefix.length - 1;
+  else {
+    const at = bytes.indexOf(prefix);
+    if (at < 0 || at + prefix.length > length) return false;
+    start = at + prefix.length;
+  }
+  const end = lineEnd(bytes, start, length);
+  let pos = start;
+  let key = -1;
+  for (let pair = 0; ; pair++) {
+    while (pos < end && bytes[pos] === SPACE) pos++;
+    if (pos >= end) return pair % 2 === 0;
+    let tokenEnd = pos;
+    while (tokenEnd < end && bytes[tokenEnd] !== SPACE) {
+      // Tabs, carriage returns and the like: whitespace to the text's way, so it decides.
+      if (bytes[tokenEnd]! <= SPACE || bytes[tokenEnd]! >= 0x7f) return false;
+      tokenEnd++;
+    }
+    if (pair % 2 === 0) key = protocol.keys.findIndex((name) => name.length === tokenEnd - pos && bytes.compare(name, 0, name.length, pos, tokenEnd) === 0);
+    else {
+      const value = shortIntegerAt(bytes, pos, tokenEnd);
+      if (!(value >= 0) || Object.is(value, -0)) return false;
+      if (key >= 0) out[slots[key]!] = value;
+    }
+    pos = tokenEnd;
+  }
+}
+
+/** A protocol's line ("TCP") and the keys wanted from it, as bytes, made once. */
+export interface SockstatLine {
+  /** "\nTCP:": the line anywhere but first; its last bytes are the line first in the file. */
+  readonly prefix: Buffer;
+  readonly keys: readonly Buffer[];
+}
+
+export function sockstatLine(protocol: string, keys: readonly string[]): SockstatLine {
+  return { prefix: Buffer.from(`\n${protocol}:`, 'latin1'), keys: keys.map((key) => Buffer.from(key, 'latin1')) };
 }
