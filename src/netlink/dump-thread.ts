@@ -13,6 +13,7 @@ import {
   SLOT_COUNT,
   SLOT_FREE,
   SLOT_STRIDE,
+  SLOT_WORDS_PER_DATAGRAM,
   type DumpCommand,
   type WorkerData,
   type WorkerReply,
@@ -116,8 +117,10 @@ export class DumpThread {
             try {
               const count = ctrl[at + 1]!;
               for (let i = 0; i < count; i++) {
-                if (onDatagram(ctrl[at + 2 + 2 * i]!, ctrl[at + 3 + 2 * i]!, reply.request)) {
-                  Atomics.store(ctrl, COMPLETED_INDEX, reply.request + 1);
+                const entry = at + 2 + SLOT_WORDS_PER_DATAGRAM * i;
+                const request = ctrl[entry + 2]!;
+                if (onDatagram(ctrl[entry]!, ctrl[entry + 1]!, request)) {
+                  Atomics.store(ctrl, COMPLETED_INDEX, request + 1);
                   Atomics.notify(ctrl, COMPLETED_INDEX);
                 }
               }

@@ -17,6 +17,7 @@ import {
   SLOT_FREE,
   SLOT_FULL,
   SLOT_STRIDE,
+  SLOT_WORDS_PER_DATAGRAM,
   type DumpCommand,
   type WorkerData,
   type WorkerReply,
@@ -57,7 +58,31 @@ function acquire(slot: number, timeoutMs: number): void {
 
 function dump(command: DumpCommand): void {
   const c = loadLibc();
+  // The slot being filled: held from its first datagram until it is handed over (full, nothing
+  // queued, or the command done), across requests (shared-memory.ts).
   let slot = 0;
+  let held = false;
+  let off = 0;
+  let count = 0;
+  const at = (): number => slot * SLOT_STRIDE;
+  const hold = (): void => {
+    if (held) return;
+    acquire(slot, command.receiveTimeoutMs * 4);
+    held = true;
+    off = 0;
+    count = 0;
+  };
+  const handOver = (): void => {
+    if (held && count > 0) {
+      ctrl[at() + 1] = count;
+      Atomics.store(ctrl, at(), SLOT_FULL);
+      post({ type: 'slot', slot });
+      slot = (slot + 1) % SLOT_COUNT;
+      held = false;
+    }
+  };
+  const full = (): boolean => count === MAX_DATAGRAMS_PER_SLOT || SLOT_BYTES - off < RECV_RESERVE;
+
   for (let r = 0; r < command.requests.length; r++) {
     const request = command.requests[r]!;
     const fd = request.fd ?? openDiagSocket(c, command.receiveTimeoutMs);
@@ -71,34 +96,34 @@ function dump(command: DumpCommand): void {
       // Bounded: a dump always ends, but never trust that with an infinite loop.
       for (let fills = 0; !complete(); fills++) {
         if (fills > 10_000_000) throw new Error('netlink: the dump never ended');
-        acquire(slot, command.receiveTimeoutMs * 4);
-        const at = slot * SLOT_STRIDE;
+        hold();
         const base = slot * SLOT_BYTES;
-        let off = 0;
-        let count = 0;
-        while (count < MAX_DATAGRAMS_PER_SLOT && SLOT_BYTES - off >= RECV_RESERVE) {
+        let received = 0;
+        while (!full()) {
           checkAbort();
           const n = recvDatagram(c, fd, bytes.subarray(base + off, base + SLOT_BYTES), false);
           if (n === NOTHING_QUEUED) break;
           if (n === 0) throw new Error('netlink: the sock_diag socket returned end-of-file in the middle of a dump');
-          ctrl[at + 2 + 2 * count] = base + off;
-          ctrl[at + 3 + 2 * count] = n;
+          const entry = at() + 2 + SLOT_WORDS_PER_DATAGRAM * count;
+          ctrl[entry] = base + off;
+          ctrl[entry + 1] = n;
+          ctrl[entry + 2] = r;
           count++;
-          if (endsDump(bytes, words, base + off, n, seq)) {
+          received++;
+          off += (n + 3) & ~3;
+          if (endsDump(bytes, words, base + off - ((n + 3) & ~3), n, seq)) {
             ended = true;
             break;
           }
-          off += (n + 3) & ~3;
         }
-        if (count > 0) {
-          ctrl[at + 1] = count;
-          Atomics.store(ctrl, at, SLOT_FULL);
-          post({ type: 'slot', slot, request: r });
-          slot = (slot + 1) % SLOT_COUNT;
+        if (full()) handOver();
+        if (received > 0) {
           idleSince = Date.now();
           continue;
         }
-        // Nothing queued: the dump is over once the parser says so, or the kernel is slow.
+        // Nothing queued: hand over what is held (the parser may be the one to see the end), then
+        // the dump is over once the parser says so, or the kernel is slow.
+        handOver();
         checkAbort();
         if (Date.now() - idleSince > command.receiveTimeoutMs) throw new Error('netlink: the kernel did not answer the sock_diag dump in time');
         // The parser may still be on an earlier request (this thread moves on when it sees an
@@ -109,6 +134,7 @@ function dump(command: DumpCommand): void {
       if (request.fd === undefined) closeFd(c, fd);
     }
   }
+  handOver();
 }
 
 port.on('message', (command: DumpCommand) => {
