@@ -101,17 +101,18 @@ function dump(command: DumpCommand): void {
         let received = 0;
         while (!full()) {
           checkAbort();
-          const n = recvDatagram(c, fd, bytes.subarray(base + off, base + SLOT_BYTES), false);
+          const start = base + off;
+          const n = recvDatagram(c, fd, bytes.subarray(start, base + SLOT_BYTES), false);
           if (n === NOTHING_QUEUED) break;
           if (n === 0) throw new Error('netlink: the sock_diag socket returned end-of-file in the middle of a dump');
           const entry = at() + 2 + SLOT_WORDS_PER_DATAGRAM * count;
-          ctrl[entry] = base + off;
+          ctrl[entry] = start;
           ctrl[entry + 1] = n;
           ctrl[entry + 2] = r;
           count++;
           received++;
           off += (n + 3) & ~3;
-          if (endsDump(bytes, words, base + off - ((n + 3) & ~3), n, seq)) {
+          if (endsDump(bytes, words, start, n, seq)) {
             ended = true;
             break;
           }
