@@ -10,16 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { SnmpFieldPicker } from '../../src/procfs/snmp-fields.js';
 import { parseSockstatProtocol, pickSockstatBytes, sockstatLine } from '../../src/procfs/sockstat.js';
 import { fixtureProcfs } from '../helpers/exporter-process.js';
-import { counter, name, RUNS } from './property-helpers.js';
+import { counter, name, RUNS, WANTED } from './property-helpers.js';
 
-const WANTED = [
-  { group: 'Tcp', field: 'ActiveOpens' },
-  { group: 'Tcp', field: 'MaxConn' },
-  { group: 'Tcp', field: 'OutRsts' },
-  { group: 'TcpExt', field: 'ListenOverflows' },
-  { group: 'TcpExt', field: 'TCPTimeouts' },
-  { group: 'TcpExt', field: 'NoSuchFieldInAnyKernel' },
-];
 const texts = ['snmp', 'netstat'].map((file) => readFileSync(`${fixtureProcfs}/net/${file}`, 'latin1'));
 
 /** `text` in a bigger buffer whose bytes past it look like more lines of the same files. */

@@ -17,6 +17,16 @@ export const beyondSafe = (): fc.Arbitrary<string> => fc.bigInt({ min: 2n ** 53n
 /** Identifier-ish names as /proc uses them. */
 export const name = (): fc.Arbitrary<string> => fc.stringMatching(/^[A-Za-z][A-Za-z0-9]{0,11}$/);
 
+/** What the SnmpFieldPicker tests ask for: fields of both files, MaxConn (which may be -1), and one no kernel has. */
+export const WANTED = [
+  { group: 'Tcp', field: 'ActiveOpens' },
+  { group: 'Tcp', field: 'MaxConn' },
+  { group: 'Tcp', field: 'OutRsts' },
+  { group: 'TcpExt', field: 'ListenOverflows' },
+  { group: 'TcpExt', field: 'TCPTimeouts' },
+  { group: 'TcpExt', field: 'NoSuchFieldInAnyKernel' },
+] as const;
+
 /** Runs `parse` and checks it either returns or throws the project's own parse error, with a one-line message. */
 export function onlyProcParseErrors(parse: () => unknown): void {
   try {

@@ -4,15 +4,8 @@ import { ProcParseError } from '../../src/errors.js';
 import { parseSnmp } from '../../src/procfs/snmp.js';
 import { SnmpFieldPicker } from '../../src/procfs/snmp-fields.js';
 import { fixtureProcfs } from '../helpers/exporter-process.js';
+import { WANTED } from './property-helpers.js';
 
-const WANTED = [
-  { group: 'Tcp', field: 'ActiveOpens' },
-  { group: 'Tcp', field: 'MaxConn' },
-  { group: 'Tcp', field: 'OutRsts' },
-  { group: 'TcpExt', field: 'ListenOverflows' },
-  { group: 'TcpExt', field: 'TCPTimeouts' },
-  { group: 'TcpExt', field: 'NoSuchFieldInAnyKernel' },
-];
 
 describe('SnmpFieldPicker', () => {
   for (const file of ['snmp', 'netstat']) {
