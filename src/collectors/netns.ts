@@ -102,6 +102,7 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
     const labelled = await Promise.all(candidates.map(async (ns) => ({ ns, labels: await ownerOf(ns) })));
     // Namespaces only a bind mount keeps alive: no /proc/<pid>/net, so no counters (nothing to
     // rank them by: they take the slots the cap leaves, by inode), but a table over netlink.
+    const withoutProcess = others.length - withPid.length;
     const bindOnly = others.filter((ns) => ns.pid === undefined && ns.bindMounts.length > 0);
     const readable = tableSources.readsBindMounts(options.tables) ? bindOnly : [];
     const bindKept = readable.slice(0, Math.max(0, options.maxNamespaces - candidates.length));
@@ -173,7 +174,7 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
         const namespaces = scrapeGauge(registry, 'tcpstate_netns_namespaces', "Network namespaces found besides the exporter's own, by what became of them this scrape: reported, folded into netns=\"other\" by the cap, without_process (only a bind mount and no netlink: nothing to read through; over netlink such a namespace is reported with its table and no counters), unreadable (permission, or the process left).", ['state']);
         namespaces.set({ state: 'reported' }, kept.length + bindKept.length);
         namespaces.set({ state: 'folded' }, (cap?.folded.length ?? 0) + bindFolded);
-        namespaces.set({ state: 'without_process' }, others.filter((ns) => ns.pid === undefined).length - readable.length);
+        namespaces.set({ state: 'without_process' }, withoutProcess - readable.length);
         namespaces.set({ state: 'unreadable' }, unreadable);
         if (options.tables !== 'off') {
           const outcome = scrapeGauge(registry, 'tcpstate_netns_tables', 'Namespace socket tables this scrape: dumped, skipped (the budget was spent; the last dump is reported with its age), failed (the namespace went away).', ['outcome']);
