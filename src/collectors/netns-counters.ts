@@ -45,7 +45,7 @@ export function namespaceWeight(counters: NamespaceCounters): number {
  * counter worker fills in shared memory): NETNS_COUNTERS in order, then sockstat's in-use by
  * family and TIME_WAIT. NaN where the kernel gave nothing.
  */
-export const SLOT = { inuseIpv4: NETNS_COUNTERS.length, inuseIpv6: NETNS_COUNTERS.length + 1, timeWait: NETNS_COUNTERS.length + 2 } as const;
+const SLOT = { inuseIpv4: NETNS_COUNTERS.length, inuseIpv6: NETNS_COUNTERS.length + 1, timeWait: NETNS_COUNTERS.length + 2 } as const;
 export const COUNTER_SLOTS = NETNS_COUNTERS.length + 3;
 
 /** The counters in slots[base, base + COUNTER_SLOTS). */
