@@ -79,7 +79,6 @@ const FRESH_SOCKETS: DiagSockets = {
   release: (fd) => closeFd(loadLibc(), fd),
 };
 
-
 /** One dump request of a scan: an address family (AF_UNSPEC: every family in one walk). */
 interface Request {
   family: number;

@@ -46,7 +46,6 @@ export class CgroupWalkError extends UserFacingError {
   override readonly name = 'CgroupWalkError';
 }
 
-
 export class CgroupTree {
   private paths = new Map<number, string>();
   private walking: Promise<CgroupWalkStats> | undefined;

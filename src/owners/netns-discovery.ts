@@ -61,7 +61,6 @@ interface Collected {
   name?: string;
 }
 
-
 export class NetnsDiscovery {
   private readonly proc: ProcRoot;
   private readonly ipNetnsDirs: readonly string[];

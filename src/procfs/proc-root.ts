@@ -36,14 +36,14 @@ class TooLarge extends Error {
   }
 }
 
+/** A path segment that join() would leave as it is: not empty, not . or .., no slash. */
+const isPlainName = (segment: string): boolean => segment !== '' && segment !== '.' && segment !== '..' && !segment.includes('/');
+
 /**
  * The one place that knows where procfs is mounted (`--path.procfs`). Every read of a kernel
  * file goes through it, so pointing the exporter at a host's /proc from a container, or at a
  * test fixture, changes nothing else.
  */
-/** A path segment that join() would leave as it is: not empty, not . or .., no slash. */
-const isPlainName = (segment: string): boolean => segment !== '' && segment !== '.' && segment !== '..' && !segment.includes('/');
-
 export class ProcRoot {
   /** The normalised root with one trailing slash: what a plain name is appended to. */
   private readonly prefix: string;

@@ -1,17 +1,11 @@
 import { ProcParseError } from '../errors.js';
+import { bytesEqual, lineEnd, shortIntegerAt } from './bytes.js';
 
 export interface WantedField {
   readonly group: string;
   readonly field: string;
 }
 
-/**
- * Picks a few fields out of /proc/net/snmp or /proc/net/netstat text, for reading them from a
- * hundred namespaces per scrape: the header line of a group is the same in every namespace of
- * one kernel, so where each wanted field sits is worked out once per distinct header, and each
- * namespace then costs one walk of each wanted group's values line. parseSnmp (every field, into
- * maps) is the general form; this gives the same values for the fields asked.
- */
 /** Space or tab: what separates the fields of a line (the kernel writes one space). */
 const isBlank = (code: number): boolean => code === 32 || code === 9;
 
@@ -27,38 +21,12 @@ interface PickedField {
 
 interface Layout {
   readonly header: string;
-  /** The header as bytes, made on first use by pickBytes. */
-  headerBytes?: Buffer;
+  /** The same header as bytes, for pickBytes. */
+  readonly headerBytes: Buffer;
   readonly fields: PickedField[];
 }
 
 const COLON = 0x3a;
-const NEWLINE = 0x0a;
-/** Up to 15 digits a double holds exactly, however they are summed; longer goes the text's way. */
-const MAX_FAST_DIGITS = 15;
-
-/** Where the line from `start` ends: its newline, or `length` (what lies past `length` is stale). */
-export function lineEnd(bytes: Buffer, start: number, length: number): number {
-  const end = bytes.indexOf(NEWLINE, start);
-  return end < 0 || end > length ? length : end;
-}
-
-/**
- * An integer token of up to 15 digits, optionally negative, at bytes[start, end): NaN when it is
- * anything else (the text's way then decides).
- */
-export function shortIntegerAt(bytes: Buffer, start: number, end: number): number {
-  const negative = bytes[start] === 0x2d;
-  const from = negative ? start + 1 : start;
-  if (from >= end || end - from > MAX_FAST_DIGITS) return NaN;
-  let value = 0;
-  for (let i = from; i < end; i++) {
-    const digit = bytes[i]! - 0x30;
-    if (digit < 0 || digit > 9) return NaN;
-    value = value * 10 + digit;
-  }
-  return negative ? -value : value;
-}
 
 /** pickValues on bytes: false where a wanted token is missing or not a short integer. */
 function pickValueBytes(bytes: Buffer, from: number, end: number, layout: ReadonlyArray<PickedField>, out: Float64Array, base: number): boolean {
@@ -82,11 +50,17 @@ function pickValueBytes(bytes: Buffer, from: number, end: number, layout: Readon
   return true;
 }
 
+/**
+ * Picks a few fields out of /proc/net/snmp or /proc/net/netstat text, for reading them from a
+ * hundred namespaces per scrape: the header line of a group is the same in every namespace of
+ * one kernel, so where each wanted field sits is worked out once per distinct header, and each
+ * namespace then costs one walk of each wanted group's values line. parseSnmp (every field, into
+ * maps) is the general form; this gives the same values for the fields asked.
+ */
 export class SnmpFieldPicker {
   private readonly groups: ReadonlySet<string>;
   /**
-   * Per group, the headers seen and their [key, index in the values line] for the wanted fields,
-   * by index. Compared by equality rather than kept in a Map by header: hashing a 2 KB header
+   * Per group, the headers seen and where the wanted fields sit in the values line, by index. Compared by equality rather than kept in a Map by header: hashing a 2 KB header
    * each time costs more than comparing it with the one or two a kernel has.
    */
   private readonly layouts = new Map<string, Layout[]>();
@@ -125,15 +99,12 @@ export class SnmpFieldPicker {
   }
 
   private wantedGroupAt(bytes: Buffer, start: number, end: number): string | undefined {
-    for (const [group, name] of this.groupBytes) if (name.length === end - start && bytes.compare(name, 0, name.length, start, end) === 0) return group;
+    for (const [group, name] of this.groupBytes) if (bytesEqual(bytes, start, end, name)) return group;
     return undefined;
   }
 
   private layoutOfBytes(group: string, bytes: Buffer, start: number, end: number): ReadonlyArray<PickedField> {
-    for (const layout of this.layouts.get(group) ?? []) {
-      layout.headerBytes ??= Buffer.from(layout.header, 'latin1');
-      if (layout.headerBytes.length === end - start && bytes.compare(layout.headerBytes, 0, layout.headerBytes.length, start, end) === 0) return layout.fields;
-    }
+    for (const layout of this.layouts.get(group) ?? []) if (bytesEqual(bytes, start, end, layout.headerBytes)) return layout.fields;
     return this.layout(group, bytes.toString('latin1', start, end));
   }
 
@@ -202,7 +173,7 @@ export class SnmpFieldPicker {
     fields.sort((a, b) => a.token - b.token);
     // A few kernels' worth of headers at most; bound it anyway against a hostile procfs.
     if (seen.length >= 8) seen.shift();
-    seen.push({ header: headerLine, fields });
+    seen.push({ header: headerLine, headerBytes: Buffer.from(headerLine, 'latin1'), fields });
     return fields;
   }
 }

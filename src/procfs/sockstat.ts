@@ -1,6 +1,6 @@
 import { ProcParseError } from '../errors.js';
 import { safeInteger } from './safe-integer.js';
-import { lineEnd, shortIntegerAt } from './snmp-fields.js';
+import { bytesEqual, lineEnd, shortCountAt } from './bytes.js';
 
 const SPACE = 0x20;
 
@@ -82,10 +82,10 @@ export function pickSockstatBytes(bytes: Buffer, length: number, protocol: Socks
       if (bytes[tokenEnd]! <= SPACE || bytes[tokenEnd]! >= 0x7f) return false;
       tokenEnd++;
     }
-    if (pair % 2 === 0) key = protocol.keys.findIndex((name) => name.length === tokenEnd - pos && bytes.compare(name, 0, name.length, pos, tokenEnd) === 0);
+    if (pair % 2 === 0) key = protocol.keys.findIndex((name) => bytesEqual(bytes, pos, tokenEnd, name));
     else {
-      const value = shortIntegerAt(bytes, pos, tokenEnd);
-      if (!(value >= 0) || Object.is(value, -0)) return false;
+      const value = shortCountAt(bytes, pos, tokenEnd);
+      if (Number.isNaN(value)) return false;
       if (key >= 0) out[slots[key]!] = value;
     }
     pos = tokenEnd;
