@@ -4,6 +4,7 @@
  * by whichever thread read them. The counters go through shared memory rather than a reply
  * message: cloning a hundred namespaces' results cost the main thread a millisecond a scrape.
  */
+import type { HelperCell } from '../kernel/thread-placement.js';
 import { COUNTER_SLOTS } from './netns-counters.js';
 
 export interface CounterJob {
@@ -51,6 +52,11 @@ export interface CounterRequest {
   id: number;
   jobs: readonly CounterJob[] | undefined;
   memory: RoundMemory;
+}
+
+/** The worker's start data: its placement cell (src/kernel/thread-placement.ts), which it fills in. */
+export interface CounterWorkerData {
+  readonly placement: HelperCell;
 }
 
 /** Sent once the worker has claimed its last job: the parse errors of the jobs it found malformed. */

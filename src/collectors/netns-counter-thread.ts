@@ -11,7 +11,8 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { CounterJob, CounterReply, CounterRequest, RoundMemory } from './netns-counter-protocol.js';
+import { forgetHelper, helperCell, registerHelper, steerHelper } from '../kernel/thread-placement.js';
+import type { CounterJob, CounterReply, CounterRequest, CounterWorkerData, RoundMemory } from './netns-counter-protocol.js';
 
 const WORKER_FILE = new URL('./netns-counter-worker.js', import.meta.url);
 /** A reply later than this means the worker is stuck: its namespaces count as unreadable this scrape. */
@@ -23,6 +24,7 @@ export class CounterReadThread {
   private nextId = 0;
   /** The generation of the jobs the worker holds (netns-counter-protocol.ts: CounterRequest). */
   private sentGeneration: number | undefined;
+  private placement = helperCell();
 
   /** Whether a second thread can take a share of the reads. */
   get available(): boolean {
@@ -62,6 +64,8 @@ export class CounterReadThread {
       worker.on('exit', onExit);
       worker.ref();
       const request: CounterRequest = { id, jobs: sameJobs ? undefined : jobs(), memory };
+      // Off the CPUs this thread and the dump thread are busy on: its reads are meant to run beside them.
+      steerHelper(this.placement);
       worker.postMessage(request);
       this.sentGeneration = generation;
     });
@@ -76,9 +80,13 @@ export class CounterReadThread {
     if (this.worker !== undefined) return this.worker;
     // Its heap holds one scrape's texts (a few hundred KiB): a small young generation keeps V8 from
     // growing the default semi-spaces for it, which shows as RSS.
-    const worker = new Worker(WORKER_FILE, { name: 'tcpstate-netns-counters', resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
+    const placement = (this.placement = helperCell());
+    const workerData: CounterWorkerData = { placement };
+    const worker = new Worker(WORKER_FILE, { workerData, name: 'tcpstate-netns-counters', resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
     worker.unref();
+    registerHelper(placement);
     worker.once('exit', () => {
+      forgetHelper(placement);
       if (this.worker === worker) this.worker = undefined;
     });
     worker.once('error', () => {

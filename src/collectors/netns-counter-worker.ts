@@ -5,17 +5,20 @@
  * event loop's each claim the next namespace from a shared index until none is left, and write
  * its counters into the round's shared memory.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { WokenThread } from '../kernel/thread-placement.js';
 import { readNamespaceCounters, WholeFileReader } from './netns-counter-files.js';
 import { COUNTER_SLOTS } from './netns-counters.js';
-import { claimJob, COMPLETED, OUTCOME, type CounterJob, type CounterReply, type CounterRequest } from './netns-counter-protocol.js';
+import { claimJob, COMPLETED, OUTCOME, type CounterJob, type CounterReply, type CounterRequest, type CounterWorkerData } from './netns-counter-protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('netns-counter-worker.js must run as a worker thread');
 const reader = new WholeFileReader();
 let jobs: readonly CounterJob[] = [];
+const self = WokenThread.here((workerData as CounterWorkerData).placement);
 
 port.on('message', (request: CounterRequest) => {
+  self?.woken();
   const { id, memory } = request;
   jobs = request.jobs ?? jobs;
   const malformed: CounterReply['malformed'] = [];
@@ -32,6 +35,7 @@ port.on('message', (request: CounterRequest) => {
     Atomics.add(memory.control, COMPLETED, 1);
     Atomics.notify(memory.control, COMPLETED);
   }
+  self?.idle();
   const reply: CounterReply = { id, malformed };
   port.postMessage(reply);
 });

@@ -4,6 +4,7 @@
  * shared-memory.ts.
  */
 import { Worker } from 'node:worker_threads';
+import { forgetHelper, helperCell, registerHelper, steerHelper, type HelperCell } from '../kernel/thread-placement.js';
 import { SyscallError } from './errors.js';
 import {
   ABORT_INDEX,
@@ -40,6 +41,7 @@ export class DumpThread {
   /** Dumps run one after the other: one worker, one set of slots, whichever source asks. */
   private queue: Promise<unknown> = Promise.resolve();
   private worker: Worker | null = null;
+  private placement: HelperCell = helperCell();
   private readonly data = new SharedArrayBuffer(SLOT_COUNT * SLOT_BYTES);
   private readonly control = new SharedArrayBuffer(CONTROL_WORDS * 4);
   readonly bytes = new Uint8Array(this.data);
@@ -51,7 +53,8 @@ export class DumpThread {
 
   private start(): Worker {
     if (this.worker !== null) return this.worker;
-    const workerData: WorkerData = { data: this.data, control: this.control };
+    const placement = (this.placement = helperCell());
+    const workerData: WorkerData = { data: this.data, control: this.control, placement };
     let worker: Worker;
     try {
       // The worker allocates almost nothing (it fills shared memory): keep V8's heap for it small.
@@ -61,7 +64,9 @@ export class DumpThread {
     }
     worker.unref();
     // A worker that dies is replaced at the next scan.
+    registerHelper(placement);
     worker.once('exit', () => {
+      forgetHelper(placement);
       if (this.worker === worker) this.worker = null;
     });
     this.worker = worker;
@@ -146,6 +151,8 @@ export class DumpThread {
       worker.on('exit', onExit);
       worker.ref(); // a scan in flight keeps the process alive (e.g. `collect`)
       arm();
+      // Off the CPUs this thread and the counter reader are busy on: it is meant to run beside them.
+      steerHelper(this.placement);
       worker.postMessage(command);
     });
   }

@@ -25,6 +25,7 @@
  * plus two global words: ABORT_INDEX, which the main thread sets to stop a dump early, and
  * COMPLETED_INDEX, the number of this command's requests whose dump the parser saw end.
  */
+import type { HelperCell } from '../kernel/thread-placement.js';
 
 export const SLOT_COUNT = 4;
 /** Big enough for several 32 KiB skbs; each recv() is offered at least RECV_RESERVE bytes. */
@@ -43,6 +44,8 @@ export const SLOT_FULL = 1;
 export interface WorkerData {
   data: SharedArrayBuffer;
   control: SharedArrayBuffer;
+  /** Its placement cell (src/kernel/thread-placement.ts), which it fills in. */
+  placement: HelperCell;
 }
 
 /** Main thread -> worker. */

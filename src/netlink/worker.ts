@@ -4,6 +4,7 @@
  * a large stretch of the shared hash table), the exporter's event loop keeps serving.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { WokenThread } from '../kernel/thread-placement.js';
 import { endsDump, requestSeq } from './dump-end.js';
 import { SyscallError } from './errors.js';
 import { closeFd, loadLibc, lowerThreadPriority, NOTHING_QUEUED, openDiagSocket, recvDatagram, sendAll } from './ffi.js';
@@ -25,7 +26,7 @@ import {
 
 const port = parentPort;
 if (port === null) throw new Error('netlink/worker.js must run as a worker thread');
-const { data, control } = workerData as WorkerData;
+const { data, control, placement } = workerData as WorkerData;
 const bytes = new Uint8Array(data);
 const words = new Uint32Array(data);
 const ctrl = new Int32Array(control);
@@ -34,6 +35,7 @@ const post = (reply: WorkerReply): void => port.postMessage(reply);
 
 // The event loop (main thread) parses what this thread reads; when the CPUs are busy it must win.
 lowerThreadPriority(loadLibc(), 5);
+const self = WokenThread.here(placement);
 
 class Aborted extends Error {}
 
@@ -140,10 +142,13 @@ function dump(command: DumpCommand): void {
 
 port.on('message', (command: DumpCommand) => {
   if (command.type !== 'dump') return;
+  self?.woken();
   try {
     dump(command);
+    self?.idle();
     post({ type: 'end' });
   } catch (error) {
+    self?.idle();
     if (error instanceof Aborted) post({ type: 'aborted' });
     else if (error instanceof SyscallError) post({ type: 'error', message: error.message, errno: error.errno, syscall: error.syscall });
     else post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
