@@ -17,8 +17,11 @@ const threadId = (): number => Number(readlinkSync('/proc/thread-self').split('/
 
 describe('steering a woken helper thread', () => {
   const startCpus = allowedCpus();
+  // Back to this thread's own CPUs after each case, also after one that failed half-way.
+  const restore = WokenThread.here(helperCell());
   afterEach(() => {
     for (const cell of cells.splice(0)) forgetHelper(cell);
+    restore?.woken();
   });
 
   it('has the CPUs and a second one to steer to', () => {
