@@ -134,7 +134,7 @@ export function steerHelper(cell: HelperCell): boolean {
   return c.sched_setaffinity(tid, MASK_BYTES, mask) === 0;
 }
 
-/** The CPUs thread `tid` (0: this one) may run on, ascending; undefined where unreadable. */
+/** The CPUs thread `tid` (0: this one) may run on, ascending; undefined where unreadable. For tests and diagnosis. */
 export function allowedCpus(tid = 0): number[] | undefined {
   const c = load();
   if (c === null) return undefined;
@@ -145,7 +145,7 @@ export function allowedCpus(tid = 0): number[] | undefined {
   return cpus;
 }
 
-/** The CPU this thread runs on now; undefined where unknown. */
+/** The CPU this thread runs on now; undefined where unknown. For tests and diagnosis. */
 export function currentCpu(): number | undefined {
   const c = load();
   const cpu = c === null ? -1 : c.sched_getcpu();
