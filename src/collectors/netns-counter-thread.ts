@@ -24,7 +24,8 @@ export class CounterReadThread {
   private nextId = 0;
   /** The generation of the jobs the worker holds (netns-counter-protocol.ts: CounterRequest). */
   private sentGeneration: number | undefined;
-  private placement = helperCell();
+  /** The worker's placement cell, kept for each worker in turn (cleared when one exits). */
+  private readonly placement = helperCell();
 
   /** Whether a second thread can take a share of the reads. */
   get available(): boolean {
@@ -80,7 +81,7 @@ export class CounterReadThread {
     if (this.worker !== undefined) return this.worker;
     // Its heap holds one scrape's texts (a few hundred KiB): a small young generation keeps V8 from
     // growing the default semi-spaces for it, which shows as RSS.
-    const placement = (this.placement = helperCell());
+    const placement = this.placement;
     const workerData: CounterWorkerData = { placement };
     const worker = new Worker(WORKER_FILE, { workerData, name: 'tcpstate-netns-counters', resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
     worker.unref();

@@ -41,7 +41,8 @@ export class DumpThread {
   /** Dumps run one after the other: one worker, one set of slots, whichever source asks. */
   private queue: Promise<unknown> = Promise.resolve();
   private worker: Worker | null = null;
-  private placement: HelperCell = helperCell();
+  /** The worker's placement cell, kept for each worker in turn (cleared when one exits). */
+  private readonly placement: HelperCell = helperCell();
   private readonly data = new SharedArrayBuffer(SLOT_COUNT * SLOT_BYTES);
   private readonly control = new SharedArrayBuffer(CONTROL_WORDS * 4);
   readonly bytes = new Uint8Array(this.data);
@@ -53,7 +54,7 @@ export class DumpThread {
 
   private start(): Worker {
     if (this.worker !== null) return this.worker;
-    const placement = (this.placement = helperCell());
+    const placement = this.placement;
     const workerData: WorkerData = { data: this.data, control: this.control, placement };
     let worker: Worker;
     try {

@@ -143,14 +143,16 @@ function dump(command: DumpCommand): void {
 port.on('message', (command: DumpCommand) => {
   if (command.type !== 'dump') return;
   self?.woken();
+  let reply: WorkerReply;
   try {
     dump(command);
-    self?.idle();
-    post({ type: 'end' });
+    reply = { type: 'end' };
   } catch (error) {
-    self?.idle();
-    if (error instanceof Aborted) post({ type: 'aborted' });
-    else if (error instanceof SyscallError) post({ type: 'error', message: error.message, errno: error.errno, syscall: error.syscall });
-    else post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+    if (error instanceof Aborted) reply = { type: 'aborted' };
+    else if (error instanceof SyscallError) reply = { type: 'error', message: error.message, errno: error.errno, syscall: error.syscall };
+    else reply = { type: 'error', message: error instanceof Error ? error.message : String(error) };
   }
+  // Idle before the reply: the next command's steering must not count this thread as busy.
+  self?.idle();
+  post(reply);
 });
