@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { THREAD_NAMES } from '../kernel/thread-name.js';
 import { forgetHelper, helperCell, registerHelper, steerHelper } from '../kernel/thread-placement.js';
 import type { CounterJob, CounterReply, CounterRequest, CounterWorkerData, RoundMemory } from './netns-counter-protocol.js';
 
@@ -83,7 +84,7 @@ export class CounterReadThread {
     // growing the default semi-spaces for it, which shows as RSS.
     const placement = this.placement;
     const workerData: CounterWorkerData = { placement };
-    const worker = new Worker(WORKER_FILE, { workerData, name: 'tcpstate-netns-counters', resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
+    const worker = new Worker(WORKER_FILE, { workerData, name: THREAD_NAMES.counterReader, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
     worker.unref();
     registerHelper(placement);
     worker.once('exit', () => {

@@ -6,6 +6,7 @@
  * its counters into the round's shared memory.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { nameThisThread, THREAD_NAMES } from '../kernel/thread-name.js';
 import { WokenThread } from '../kernel/thread-placement.js';
 import { readNamespaceCounters, WholeFileReader } from './netns-counter-files.js';
 import { COUNTER_SLOTS } from './netns-counters.js';
@@ -13,6 +14,7 @@ import { claimJob, COMPLETED, OUTCOME, type CounterJob, type CounterReply, type 
 
 const port = parentPort;
 if (port === null) throw new Error('netns-counter-worker.js must run as a worker thread');
+nameThisThread(THREAD_NAMES.counterReader);
 const reader = new WholeFileReader();
 let jobs: readonly CounterJob[] = [];
 const self = WokenThread.here((workerData as CounterWorkerData).placement);

@@ -4,6 +4,7 @@
  * shared-memory.ts.
  */
 import { Worker } from 'node:worker_threads';
+import { THREAD_NAMES } from '../kernel/thread-name.js';
 import { forgetHelper, helperCell, registerHelper, steerHelper, type HelperCell } from '../kernel/thread-placement.js';
 import { SyscallError } from './errors.js';
 import {
@@ -59,7 +60,7 @@ export class DumpThread {
     let worker: Worker;
     try {
       // The worker allocates almost nothing (it fills shared memory): keep V8's heap for it small.
-      worker = new Worker(WORKER_FILE, { workerData, name: 'tcpstate-netlink', resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
+      worker = new Worker(WORKER_FILE, { workerData, name: THREAD_NAMES.netlinkDump, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
     } catch (error) {
       throw new DumpThreadUnusable(`netlink: cannot start the dump thread: ${(error as Error).message}`);
     }

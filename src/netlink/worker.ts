@@ -4,6 +4,7 @@
  * a large stretch of the shared hash table), the exporter's event loop keeps serving.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { nameThisThread, THREAD_NAMES } from '../kernel/thread-name.js';
 import { WokenThread } from '../kernel/thread-placement.js';
 import { endsDump, requestSeq } from './dump-end.js';
 import { SyscallError } from './errors.js';
@@ -33,6 +34,7 @@ const ctrl = new Int32Array(control);
 
 const post = (reply: WorkerReply): void => port.postMessage(reply);
 
+nameThisThread(THREAD_NAMES.netlinkDump);
 // The event loop (main thread) parses what this thread reads; when the CPUs are busy it must win.
 lowerThreadPriority(loadLibc(), 5);
 const self = WokenThread.here(placement);

@@ -1,17 +1,19 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { THREAD_NAMES } from '../kernel/thread-name.js';
 
 /**
  * bcrypt comparisons on a worker thread, so that a flood of wrong passwords costs that thread's
  * time and never the event loop's (which serves /metrics and /-/healthy).
  *
  * The worker's code is inline rather than a file of its own so that it runs the same from dist/
- * and from the TypeScript sources under test. It lowers its own thread's priority (nice 19, by
+ * and from the TypeScript sources under test. It names its thread (top -H shows it) and lowers its own thread's priority (nice 19, by
  * its thread id) so that on a busy host the hashing yields the CPU to the scrapes.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const bcrypt = require(workerData.bcryptPath);
+try { require('node:fs').writeFileSync('/proc/thread-self/comm', workerData.threadName); } catch {}
 try {
   const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
   if (Number.isInteger(tid)) require('node:os').setPriority(tid, 19);
@@ -64,7 +66,7 @@ export class BcryptWorker implements PasswordVerifier {
   private start(): Worker {
     if (this.worker !== undefined) return this.worker;
     const bcryptPath = createRequire(import.meta.url).resolve('bcryptjs');
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcryptPath }, name: 'tcpstate-bcrypt' });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcryptPath, threadName: THREAD_NAMES.passwordCheck }, name: THREAD_NAMES.passwordCheck });
     worker.unref();
     worker.on('message', ({ id, ok }: Reply) => {
       const resolve = this.waiting.get(id);
