@@ -141,6 +141,15 @@ export function renderNetns(d) {
     }
     lines.push(`- ${r.count} namespaces, ${r.ownHash ? 'own hash each' : "host's hash shared"}: ${checks.join('; ')}.`);
   }
+  if (d.results.some((/** @type {any} */ r) => r.times.cpuMain !== undefined)) {
+    lines.push('', "CPU per scrape of the exporter with tables, by thread (ms, from /proc/<pid>/task/*/schedstat around the scrape, so the render included): with two CPUs, a scrape can take no less than half their sum.", '');
+    for (const r of d.results) {
+      const t = r.times;
+      if (t.cpuMain === undefined) continue;
+      const sum = t.cpuMain.map((/** @type {number} */ x, /** @type {number} */ i) => x + t.cpuDump[i] + t.cpuCounters[i] + t.cpuOther[i]);
+      lines.push(`- ${r.count}/${r.ownHash ? 'own' : 'shared'}: event loop ${f(median(t.cpuMain), 1)}, dump thread ${f(median(t.cpuDump), 1)}, counter reader ${f(median(t.cpuCounters), 1)}, V8 and libuv threads ${f(median(t.cpuOther), 1)}; together ${f(median(sum), 1)}, in a scrape of ${f(median(t.scrape), 1)}.`);
+    }
+  }
   lines.push('', 'Raw per-round figures (ms) in the `.json` beside this file:', '');
   for (const r of d.results) {
     lines.push(`- ${r.count}/${r.ownHash ? 'own' : 'shared'}: ${Object.entries(r.times).map(([k, v]) => `${k} [${v.map((/** @type {number} */ x) => x.toFixed(1)).join(', ')}]`).join('; ')}.`);

@@ -19,6 +19,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { THREAD_NAMES } from '../dist/kernel/thread-name.js';
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 const exporterMain = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -179,6 +180,37 @@ function ask(child, cmd) {
   });
 }
 
+/**
+ * CPU time so far (ms) of each thread of process `pid`, by thread id, with its name: the
+ * exporter names its helpers (src/kernel/thread-name.ts); the rest are V8's and libuv's.
+ * @param {number} pid @returns {Map<string, {name: string, ms: number}>}
+ */
+function threadCpu(pid) {
+  const threads = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const ms = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+      threads.set(tid, { name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), ms });
+    } catch {
+      /* ended meanwhile */
+    }
+  }
+  return threads;
+}
+
+/** The CPU (ms) each kind of thread of `pid` used between two threadCpu() readings. @param {number} pid @param {Map<string, {name: string, ms: number}>} before @param {Map<string, {name: string, ms: number}>} after */
+function cpuByThread(pid, before, after) {
+  const used = { main: 0, dump: 0, counters: 0, other: 0 };
+  for (const [tid, { name, ms }] of after) {
+    const delta = ms - (before.get(tid)?.ms ?? 0);
+    if (tid === String(pid)) used.main += delta;
+    else if (name === THREAD_NAMES.netlinkDump) used.dump += delta;
+    else if (name === THREAD_NAMES.counterReader) used.counters += delta;
+    else used.other += delta;
+  }
+  return used;
+}
+
 /** @param {number} port @param {string[]} flags */
 async function startExporter(port, flags) {
   const args = ['--import', eldPreload, exporterMain, `--web.listen-address=127.0.0.1:${port}`, '--collector.disable-defaults', '--collector.netns', '--collector.netns.max-namespaces=100000', '--collector.netns.table-budget=60', ...flags];
@@ -196,9 +228,12 @@ async function startExporter(port, flags) {
    */
   const measured = async (canary) => {
     await Promise.all([ask(child, 'eld-reset'), canary && ask(canary, 'eld-reset')]);
+    const pid = /** @type {number} */ (child.pid);
+    const before = threadCpu(pid);
     const { ms, body } = await scrape(port);
+    const cpu = cpuByThread(pid, before, threadCpu(pid));
     const [eld, idle] = await Promise.all([ask(child, 'eld-read'), canary && ask(canary, 'eld-read')]);
-    return { ms, collectorMs: sample(body, 'tcpstate_scrape_collector_duration_seconds', 'collector="netns"') * 1000, eldMaxMs: eld.maxMs, canaryMaxMs: idle?.maxMs ?? NaN, body };
+    return { ms, cpu, collectorMs: sample(body, 'tcpstate_scrape_collector_duration_seconds', 'collector="netns"') * 1000, eldMaxMs: eld.maxMs, canaryMaxMs: idle?.maxMs ?? NaN, body };
   };
   const rssMb = () => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024;
   return { child, measured, rssMb, stop: () => child.kill('SIGTERM') };
@@ -218,7 +253,7 @@ async function measureOne(count, ownHash, withDrift) {
       await counters.measured();
     }
     /** @type {Record<string, number[]>} */
-    const times = { collector: [], scrape: [], counters: [], countersRead: [], cCounters: [], cFloor: [], cFloorNice5: [], cOpen: [], procfs: [], eldMax: [], canaryMax: [], namespacesC: [], namespacesExporter: [], socketsC: [], socketsExporter: [] };
+    const times = { collector: [], scrape: [], cpuMain: [], cpuDump: [], cpuCounters: [], cpuOther: [], counters: [], countersRead: [], cCounters: [], cFloor: [], cFloorNice5: [], cOpen: [], procfs: [], eldMax: [], canaryMax: [], namespacesC: [], namespacesExporter: [], socketsC: [], socketsExporter: [] };
     for (let r = 0; r < reps; r++) {
       const a = await full.measured(counters.child);
       const b = await counters.measured(full.child);
@@ -232,6 +267,10 @@ async function measureOne(count, ownHash, withDrift) {
       const cCounters = cFloor(['counters', ...pids]);
       times.collector.push(a.collectorMs);
       times.scrape.push(a.ms);
+      times.cpuMain.push(a.cpu.main);
+      times.cpuDump.push(a.cpu.dump);
+      times.cpuCounters.push(a.cpu.counters);
+      times.cpuOther.push(a.cpu.other);
       times.counters.push(b.collectorMs);
       times.countersRead.push(sample(b.body, 'tcpstate_netns_counters_read_seconds') * 1000);
       times.cCounters.push(cCounters.ms);
