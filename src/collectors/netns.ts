@@ -3,6 +3,7 @@ import { choiceFlag, integerFlag, numberFlag } from '../config/flag.js';
 import type { ScanResult } from '../kernel/socket-record.js';
 import { NetnsDiscovery, type DiscoveredNetns } from '../owners/netns-discovery.js';
 import { NetnsOwnerCache } from '../owners/netns-owner-cache.js';
+import { PidNamespaceCache } from '../owners/pid-netns-cache.js';
 import { OWNER_LABEL_NAMES, OwnerNamer, ownerLabelValues, type OwnerLabels } from '../owners/owner-labels.js';
 import type { OwnerPaths } from '../owners/flags.js';
 import { RuntimeState } from '../owners/runtime-state.js';
@@ -62,6 +63,8 @@ const snapshots = new TableSnapshots();
 const tableSources = new NamespaceTableSources();
 const counterFiles = new NamespaceCounterFiles();
 const ownerCache = new NetnsOwnerCache();
+/** Per procfs root: which namespace each process is in, so a discovery reads only the new ones' links. */
+const pidNamespaces = new Map<string, PidNamespaceCache>();
 const counterThread = new CounterReadThread();
 
 /** Every network namespace but the exporter's own: counters, owner labels, and socket tables within a budget. */
@@ -75,7 +78,9 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
     const { proc, logger, ownerPaths } = context;
     // First: the worker reads last scrape's namespaces' counters while this thread finds this scrape's.
     const round = new CounterRound(counterFiles, counterThread);
-    const discovery = new NetnsDiscovery({ proc, ipNetnsDirs: ownerPaths.ipNetnsDirs, otherBindMountDirs: ownerPaths.otherNetnsDirs });
+    let processes = pidNamespaces.get(proc.root);
+    if (processes === undefined) pidNamespaces.set(proc.root, (processes = new PidNamespaceCache()));
+    const discovery = new NetnsDiscovery({ proc, ipNetnsDirs: ownerPaths.ipNetnsDirs, otherBindMountDirs: ownerPaths.otherNetnsDirs, pidNamespaces: processes });
     const found = await discovery.discover();
     // Without a listable procfs no namespace can be found: that is a failure, not "none".
     if (!found.stats.procListed) throw new Error(`cannot list ${proc.root}: is --path.procfs the host's /proc?`);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ProcRoot } from '../procfs/proc-root.js';
 import { classifyCgroupPath } from './classify.js';
 import type { OwnerLabels, OwnerNamer } from './owner-labels.js';
+import type { PidNamespaceCache } from './pid-netns-cache.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /**
@@ -33,12 +34,14 @@ export interface NetnsDiscoveryOptions {
   readonly otherBindMountDirs?: readonly string[];
   /** readlinks between two turns of the event loop. */
   readonly pidsPerTurn?: number;
+  /** The namespaces of the processes seen by earlier discoveries, kept by the caller across them; without it every link is read. */
+  readonly pidNamespaces?: PidNamespaceCache;
 }
 
 export interface NetnsDiscoveryResult {
   readonly namespaces: DiscoveredNetns[];
   /** Whether /proc could be listed; pids looked at, pids whose link could not be read (gone, or not permitted), and the time taken. */
-  readonly stats: { readonly procListed: boolean; readonly pids: number; readonly unreadable: number; readonly durationMs: number };
+  readonly stats: { readonly procListed: boolean; readonly pids: number; readonly unreadable: number; readonly linksRead: number; readonly durationMs: number };
 }
 
 export const MAX_PIDS_KEPT = 16;
@@ -66,12 +69,14 @@ export class NetnsDiscovery {
   private readonly ipNetnsDirs: readonly string[];
   private readonly otherBindMountDirs: readonly string[];
   private readonly pidsPerTurn: number;
+  private readonly pidNamespaces: PidNamespaceCache | undefined;
 
   constructor(options: NetnsDiscoveryOptions) {
     this.proc = options.proc;
     this.ipNetnsDirs = options.ipNetnsDirs ?? ['/run/netns'];
     this.otherBindMountDirs = options.otherBindMountDirs ?? ['/run/docker/netns'];
     this.pidsPerTurn = options.pidsPerTurn ?? 1024;
+    this.pidNamespaces = options.pidNamespaces;
   }
 
   async discover(): Promise<NetnsDiscoveryResult> {
@@ -85,19 +90,32 @@ export class NetnsDiscovery {
     const own = parseNetnsLink(this.proc.readLinkSyncIfPresent('self', 'ns', 'net'));
 
     // Sync readlinks in batches: through the thread pool each would cost more than the syscall.
-    const listed = this.proc.listDirSyncIfPresent();
-    const pids = (listed ?? []).filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b);
+    const listed = this.proc.listEntriesSyncIfPresent();
+    const processes = (listed ?? []).filter(({ name }) => /^\d+$/.test(name)).map(({ name, ino }) => ({ pid: Number(name), ino }));
+    processes.sort((a, b) => a.pid - b.pid);
+    const readLink = (pid: number): number | undefined => parseNetnsLink(this.proc.readLinkSyncIfPresent(String(pid), 'ns', 'net'));
+    const cache = this.pidNamespaces;
+    cache?.begin();
+    const inodes: Array<number | undefined> = [];
+    let linksRead = 0;
+    for (let i = 0; i < processes.length; i++) {
+      const process = processes[i]!;
+      if (cache === undefined) {
+        inodes.push(readLink(process.pid));
+        linksRead++;
+      } else inodes.push(cache.namespaceOf(process, readLink));
+      if ((i + 1) % this.pidsPerTurn === 0) await nextTurn();
+    }
+    if (cache !== undefined) linksRead = cache.linksRead;
     let unreadable = 0;
-    for (let i = 0; i < pids.length; i++) {
-      const pid = pids[i]!;
-      const inode = parseNetnsLink(this.proc.readLinkSyncIfPresent(String(pid), 'ns', 'net'));
+    processes.forEach(({ pid }, i) => {
+      const inode = inodes[i];
       if (inode === undefined) unreadable++;
       else {
         const collected = entry(inode);
         if (collected.pids.length < MAX_PIDS_KEPT) collected.pids.push(pid);
       }
-      if ((i + 1) % this.pidsPerTurn === 0) await nextTurn();
-    }
+    });
 
     const nsfsDevice = this.nsfsDevice();
     for (const [dirs, named] of [[this.ipNetnsDirs, true], [this.otherBindMountDirs, false]] as const) {
@@ -123,7 +141,7 @@ export class NetnsDiscovery {
       own: inode === own,
     }));
     namespaces.sort((a, b) => a.inode - b.inode);
-    return { namespaces, stats: { procListed: listed !== undefined, pids: pids.length, unreadable, durationMs: performance.now() - started } };
+    return { namespaces, stats: { procListed: listed !== undefined, pids: processes.length, unreadable, linksRead, durationMs: performance.now() - started } };
   }
 
   /** st_dev of nsfs, from the reader's own namespace link (stat follows it to the nsfs inode). */

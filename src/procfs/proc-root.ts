@@ -3,6 +3,7 @@ import { open, readdir, readlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ProcReadError } from '../errors.js';
+import { isProcfs, readDirEntries } from './dir-entries.js';
 
 function describe(error: unknown): { code: string | undefined; detail: string } {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -47,6 +48,8 @@ const isPlainName = (segment: string): boolean => segment !== '' && segment !== 
 export class ProcRoot {
   /** The normalised root with one trailing slash: what a plain name is appended to. */
   private readonly prefix: string;
+  /** Whether the root is a procfs mount, asked once. */
+  private onProcfs: boolean | undefined;
 
   constructor(readonly root: string) {
     const base = join(root, '.');
@@ -181,6 +184,19 @@ export class ProcRoot {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * The root's entries with, when the root is a procfs mount, each one's inode number (which tells
+   * a process from a later one given the same pid; see dir-entries.ts); `ino` is undefined
+   * elsewhere (a test fixture) or where getdents64 cannot be called. Undefined if unlistable.
+   */
+  listEntriesSyncIfPresent(): Array<{ name: string; ino: number | undefined }> | undefined {
+    if ((this.onProcfs ??= isProcfs(this.root))) {
+      const entries = readDirEntries(this.root);
+      if (entries !== undefined) return entries;
+    }
+    return this.listDirSyncIfPresent()?.map((name) => ({ name, ino: undefined }));
   }
 
   /** readlink, or why not: 'gone' (the entry vanished) or 'refused' (no permission, or another error). */
