@@ -99,11 +99,11 @@ export class NetnsDiscovery {
     const inodes: Array<number | undefined> = [];
     let linksRead = 0;
     for (let i = 0; i < processes.length; i++) {
-      const process = processes[i]!;
+      const listedProcess = processes[i]!;
       if (cache === undefined) {
-        inodes.push(readLink(process.pid));
+        inodes.push(readLink(listedProcess.pid));
         linksRead++;
-      } else inodes.push(cache.namespaceOf(process, readLink));
+      } else inodes.push(cache.namespaceOf(listedProcess, readLink));
       if ((i + 1) % this.pidsPerTurn === 0) await nextTurn();
     }
     if (cache !== undefined) linksRead = cache.linksRead;

@@ -20,6 +20,9 @@ export interface DirEntry {
   readonly ino: number;
 }
 
+/** One buffer for every listing: they run on the event loop, one at a time. */
+let buffer: Buffer | undefined;
+
 let getdents64: ((fd: number, buffer: Uint8Array, length: number) => number | bigint) | null | undefined;
 
 function load(): typeof getdents64 {
@@ -56,19 +59,19 @@ export function readDirEntries(dir: string): DirEntry[] | undefined {
   } catch {
     return undefined;
   }
-  const buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  const bytes = (buffer ??= Buffer.allocUnsafe(BUFFER_BYTES));
   const entries: DirEntry[] = [];
   try {
     for (;;) {
-      const filled = Number(call(fd, buffer, buffer.length));
+      const filled = Number(call(fd, bytes, bytes.length));
       if (filled < 0) return undefined;
       if (filled === 0) return entries;
       for (let at = 0; at < filled; ) {
-        const length = buffer.readUInt16LE(at + RECLEN_AT);
+        const length = bytes.readUInt16LE(at + RECLEN_AT);
         // A record the kernel would never write: stop rather than walk off the buffer.
         if (length === 0 || at + length > filled) return undefined;
-        const end = buffer.indexOf(0, at + NAME_AT);
-        entries.push({ name: buffer.toString('utf8', at + NAME_AT, end < 0 || end > at + length ? at + length : end), ino: Number(buffer.readBigUInt64LE(at)) });
+        const end = bytes.indexOf(0, at + NAME_AT);
+        entries.push({ name: bytes.toString('utf8', at + NAME_AT, end < 0 || end > at + length ? at + length : end), ino: Number(bytes.readBigUInt64LE(at)) });
         at += length;
       }
     }
