@@ -139,6 +139,8 @@ describeWithNetns('the discovery with remembered processes, on real processes', 
   it('finds a process that moved itself into a new namespace within RECHECK_EVERY discoveries', async () => {
     const script = "import ctypes, sys\nsys.stdin.readline()\nctypes.CDLL(None, use_errno=True).unshare(0x40000000)\nprint('moved', flush=True)\nsys.stdin.readline()\n";
     const { child, inode: first } = await inOwnNamespace('python3', ['-c', script]);
+    // A python3 that is a wrapper script (pyenv's) runs a few short-lived processes in there first.
+    for (let i = 0; i < 100 && (await pidsOf(first))?.length !== 1; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await pidsOf(first)).toEqual([child.pid]);
     const moved = new Promise((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
     child.stdin!.write('\n');
