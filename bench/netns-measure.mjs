@@ -34,6 +34,13 @@ const dumpBin = flag('dump', '');
 const hostNs = `/proc/${flag('host-pid', String(process.ppid))}/ns/net`;
 const OWN_HASH_ENTRIES = flag('own-hash-entries', '1024');
 const CHURN_PER_SCRAPE = 5;
+/**
+ * Idle before each measured scrape of the rounds, as between Prometheus's scrapes: without it the
+ * exporter with tables off was scraped in the wake of the other's multi-second scrape (and the C
+ * floors' walks), its counter reads then up to twice as slow as after a quiet second.
+ */
+const SETTLE_MS = Number(flag('settle-ms', '1000'));
+const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
 /** @type {Set<import('node:child_process').ChildProcess>} */
 const started = new Set();
@@ -255,7 +262,9 @@ async function measureOne(count, ownHash, withDrift) {
     /** @type {Record<string, number[]>} */
     const times = { collector: [], scrape: [], cpuMain: [], cpuDump: [], cpuCounters: [], cpuOther: [], counters: [], countersRead: [], cCounters: [], cFloor: [], cFloorNice5: [], cOpen: [], procfs: [], eldMax: [], canaryMax: [], namespacesC: [], namespacesExporter: [], socketsC: [], socketsExporter: [] };
     for (let r = 0; r < reps; r++) {
+      await settle();
       const a = await full.measured(counters.child);
+      await settle();
       const b = await counters.measured(full.child);
       const namespaces = otherNamespaces();
       const floor = cFloor(['netlink', ...namespaces.map((ns) => ns.path)]);
