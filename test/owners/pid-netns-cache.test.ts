@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NetnsDiscovery, parseNetnsLink } from '../../src/owners/netns-discovery.js';
@@ -68,9 +68,13 @@ describeWithNetns('the discovery with remembered processes, on real processes', 
   const cache = new PidNamespaceCache();
   const discovery = (): NetnsDiscovery => new NetnsDiscovery({ proc, ipNetnsDirs: [], otherBindMountDirs: [], pidNamespaces: cache });
   const started: ChildProcess[] = [];
+  const held: number[] = [];
+  /** Keeps a process's namespace alive after it leaves, so that its inode cannot be handed to a new one meanwhile. */
+  const holdNamespaceOf = (pid: number): void => void held.push(openSync(`/proc/${pid}/ns/net`, 'r'));
   const hostInode = statSync('/proc/self/ns/net').ino;
   afterAll(() => {
     for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const fd of held) closeSync(fd);
   });
   const namespaceOf = (pid: number): number | undefined => parseNetnsLink(readlinkSync(`/proc/${pid}/ns/net`));
   const namespaceOfIfPresent = (pid: number): number | undefined => {
@@ -118,6 +122,7 @@ describeWithNetns('the discovery with remembered processes, on real processes', 
       const before = await inOwnNamespace('sleep', ['60']);
       const pid = before.child.pid!;
       expect(await pidsOf(before.inode)).toEqual([pid]);
+      holdNamespaceOf(pid);
       before.child.kill('SIGKILL');
       await new Promise((resolve) => before.child.once('exit', resolve));
       writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
@@ -137,14 +142,15 @@ describeWithNetns('the discovery with remembered processes, on real processes', 
   });
 
   it('finds a process that moved itself into a new namespace within RECHECK_EVERY discoveries', async () => {
-    const script = "import ctypes, sys\nsys.stdin.readline()\nctypes.CDLL(None, use_errno=True).unshare(0x40000000)\nprint('moved', flush=True)\nsys.stdin.readline()\n";
+    const script = "import ctypes, sys\nprint('ready', flush=True)\nsys.stdin.readline()\nctypes.CDLL(None, use_errno=True).unshare(0x40000000)\nprint('moved', flush=True)\nsys.stdin.readline()\n";
     const { child, inode: first } = await inOwnNamespace('python3', ['-c', script]);
-    // A python3 that is a wrapper script (pyenv's) runs a few short-lived processes in there first.
-    for (let i = 0; i < 100 && (await pidsOf(first))?.length !== 1; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    // Python itself is running: a python3 that is a wrapper script (pyenv's) has run its helpers.
+    expect((await lines.next()).value).toBe('ready');
     expect(await pidsOf(first)).toEqual([child.pid]);
-    const moved = new Promise((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+    holdNamespaceOf(child.pid!);
     child.stdin!.write('\n');
-    expect(await moved).toBe('moved');
+    expect((await lines.next()).value).toBe('moved');
     const second = namespaceOf(child.pid!)!;
     expect(second).not.toBe(first);
     let discoveries = 1;
