@@ -15,10 +15,9 @@
  * are missing or refused, threads are placed as before.
  *
  * Each helper has a HelperCell, shared memory it writes and the main thread reads: its thread id,
- * and the CPU it is busy on (-1 while it waits for work). libc through koffi; `any` is confined
- * to this file.
+ * and the CPU it is busy on (-1 while it waits for work). libc through koffi (libc.ts).
  */
-import koffi from 'koffi';
+import { libcFunctions } from './libc.js';
 
 /** Room for 1024 CPUs (glibc's cpu_set_t). */
 const MASK_BYTES = 128;
@@ -42,16 +41,13 @@ let calls: PlacementCalls | null | undefined;
 function load(): PlacementCalls | null {
   if (calls !== undefined) return calls;
   try {
-    const lib = koffi.load('libc.so.6');
-    // koffi returns untyped functions; PlacementCalls is their one typing.
-    const fn = (decl: string): any => lib.func(decl);
-    calls = {
-      gettid: fn('int gettid(void)'),
-      sched_getcpu: fn('int sched_getcpu(void)'),
+    calls = libcFunctions<PlacementCalls>({
+      gettid: 'int gettid(void)',
+      sched_getcpu: 'int sched_getcpu(void)',
       // Plain `void *`: koffi hands the kernel the typed array's own memory, both ways.
-      sched_getaffinity: fn('int sched_getaffinity(int tid, size_t size, void *mask)'),
-      sched_setaffinity: fn('int sched_setaffinity(int tid, size_t size, void *mask)'),
-    };
+      sched_getaffinity: 'int sched_getaffinity(int tid, size_t size, void *mask)',
+      sched_setaffinity: 'int sched_setaffinity(int tid, size_t size, void *mask)',
+    });
   } catch {
     calls = null;
   }

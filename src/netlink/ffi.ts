@@ -1,9 +1,10 @@
 /**
  * The FFI boundary of the netlink source: a NETLINK_SOCK_DIAG socket driven through libc with
- * koffi. `any` is confined to this file. Everything here is synchronous and cheap except
+ * koffi (kernel/libc.ts). Everything here is synchronous and cheap except
  * `recv`, which is where the kernel does the work of a dump.
  */
 import koffi from 'koffi';
+import { libcFunctions } from '../kernel/libc.js';
 import { ERRNO } from '../kernel/errno.js';
 import { NetlinkUnavailableError, SyscallError } from './errors.js';
 
@@ -40,22 +41,20 @@ export function loadLibc(): Libc {
   if (libc !== null) return libc;
   if (loadError !== null) throw loadError;
   try {
-    const lib = koffi.load('libc.so.6');
-    // koffi returns untyped functions; the Libc interface above is their one typing.
-    const fn = (decl: string): any => lib.func(decl);
-    libc = {
-      socket: fn('int socket(int domain, int type, int protocol)'),
-      send: fn('intptr_t send(int fd, const void *buf, size_t len, int flags)'),
+    const loaded = libcFunctions<Libc>({
+      socket: 'int socket(int domain, int type, int protocol)',
+      send: 'intptr_t send(int fd, const void *buf, size_t len, int flags)',
       // Plain `void *`, not _Out_: koffi then hands the kernel the typed array's own memory.
-      recv: fn('intptr_t recv(int fd, void *buf, size_t len, int flags)'),
-      close: fn('int close(int fd)'),
-      setsockopt: fn('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
-      gettid: fn('int gettid(void)'),
-      getpriority: fn('int getpriority(int which, uint32_t who)'),
-      setpriority: fn('int setpriority(int which, uint32_t who, int prio)'),
-      setns: fn('int setns(int fd, int nstype)'),
-    };
-    return libc;
+      recv: 'intptr_t recv(int fd, void *buf, size_t len, int flags)',
+      close: 'int close(int fd)',
+      setsockopt: 'int setsockopt(int fd, int level, int name, const void *value, uint32_t len)',
+      gettid: 'int gettid(void)',
+      getpriority: 'int getpriority(int which, uint32_t who)',
+      setpriority: 'int setpriority(int which, uint32_t who, int prio)',
+      setns: 'int setns(int fd, int nstype)',
+    });
+    libc = loaded;
+    return loaded;
   } catch (error) {
     loadError = new NetlinkUnavailableError(`netlink: cannot load libc through koffi: ${(error as Error).message}`);
     throw loadError;

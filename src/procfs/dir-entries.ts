@@ -3,10 +3,10 @@
  * whose d_ino Node's fs API does not pass on. In /proc, the entry of a pid is one inode for the
  * life of that process (the kernel drops it when the process exits), and a new process that is
  * given the same pid gets a new one: so (pid, inode) names one process, where the pid alone may
- * name a later one. libc through koffi; `any` is confined to this file.
+ * name a later one. libc through koffi (kernel/libc.ts).
  */
 import { closeSync, constants, openSync, statfsSync } from 'node:fs';
-import koffi from 'koffi';
+import { libcFunctions } from '../kernel/libc.js';
 
 /** statfs f_type of procfs. */
 const PROC_SUPER_MAGIC = 0x9fa0;
@@ -28,9 +28,7 @@ let getdents64: ((fd: number, buffer: Uint8Array, length: number) => number | bi
 function load(): typeof getdents64 {
   if (getdents64 !== undefined) return getdents64;
   try {
-    // koffi returns an untyped function; the variable above is its one typing.
-    const fn: any = koffi.load('libc.so.6').func('long getdents64(int fd, void *buffer, size_t length)');
-    getdents64 = fn;
+    getdents64 = libcFunctions<{ getdents64: NonNullable<typeof getdents64> }>({ getdents64: 'long getdents64(int fd, void *buffer, size_t length)' }).getdents64;
   } catch {
     getdents64 = null; // glibc before 2.30, or no koffi build for this platform
   }
