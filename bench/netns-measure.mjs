@@ -7,8 +7,9 @@
  * caller's namespace, the host's), then per round, one after the other: a scrape of the exporter
  * with only the netns collector (tables over netlink), one with --collector.netns.tables=off (the
  * counters alone, and their read phase as the collector reports it), the C floor of the same
- * per-namespace dumps, the /proc way, and the C floor of the counter reads (serial preads). Then, once,
- * `--drift` scrapes while namespaces come and go (after as many unmeasured), at the first count
+ * per-namespace dumps, the /proc way, the C floor of the counter reads (serial preads, and on two
+ * threads), and, with own hashes, the C floor of the dumps and the counter reads on two threads at
+ * once (the whole collector's kernel work on two CPUs). Then, once, `--drift` scrapes while namespaces come and go (after as many unmeasured), at the first count
  * with own hashes. Prints one JSON line.
  *
  *   node netns-measure.mjs --counts=50,110 --reps=5 --warmup=10 --drift=100 --dump=<netns-dump> --host-pid=<pid>
@@ -260,7 +261,7 @@ async function measureOne(count, ownHash, withDrift) {
       await counters.measured();
     }
     /** @type {Record<string, number[]>} */
-    const times = { collector: [], scrape: [], cpuMain: [], cpuDump: [], cpuCounters: [], cpuOther: [], counters: [], countersRead: [], cCounters: [], cFloor: [], cFloorNice5: [], cOpen: [], procfs: [], eldMax: [], canaryMax: [], namespacesC: [], namespacesExporter: [], socketsC: [], socketsExporter: [] };
+    const times = { collector: [], scrape: [], cpuMain: [], cpuDump: [], cpuCounters: [], cpuOther: [], counters: [], countersRead: [], cCounters: [], cCountersPaired: [], ...(ownHash ? { cWhole: [], cWholeDumps: [], cWholeCounters: [] } : {}), cFloor: [], cFloorNice5: [], cOpen: [], procfs: [], eldMax: [], canaryMax: [], namespacesC: [], namespacesExporter: [], socketsC: [], socketsExporter: [] };
     for (let r = 0; r < reps; r++) {
       await settle();
       const a = await full.measured(counters.child);
@@ -274,6 +275,11 @@ async function measureOne(count, ownHash, withDrift) {
       const procfs = cFloor(['procfs', ...pids]);
       // The counters' floor: one pread of each kept counter file, serially, on one thread.
       const cCounters = cFloor(['counters', ...pids]);
+      // The same on two threads, and, with own hashes, the whole collector's work on two threads
+      // (the dumps on one, the counter files on the other, as the exporter runs them): the floors
+      // a collector on this machine's two CPUs is measured against.
+      const cCountersPaired = cFloor(['counters-paired', ...pids]);
+      const cWhole = ownHash ? cFloor(['whole', String(namespaces.length), ...namespaces.map((ns) => ns.path), ...pids]) : undefined;
       times.collector.push(a.collectorMs);
       times.scrape.push(a.ms);
       times.cpuMain.push(a.cpu.main);
@@ -283,6 +289,12 @@ async function measureOne(count, ownHash, withDrift) {
       times.counters.push(b.collectorMs);
       times.countersRead.push(sample(b.body, 'tcpstate_netns_counters_read_seconds') * 1000);
       times.cCounters.push(cCounters.ms);
+      times.cCountersPaired.push(cCountersPaired.ms);
+      if (cWhole !== undefined) {
+        times.cWhole.push(cWhole.ms);
+        times.cWholeDumps.push(cWhole.dumps_ms);
+        times.cWholeCounters.push(cWhole.counters_ms);
+      }
       times.cFloor.push(floor.ms);
       times.cOpen.push(floor.open_ms);
       times.cFloorNice5.push(floorNice.ms);
