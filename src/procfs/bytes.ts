@@ -15,9 +15,36 @@ export function lineEnd(bytes: Buffer, start: number, length: number): number {
   return end < 0 || end > length ? length : end;
 }
 
+/**
+ * Up to this many bytes, comparing in a loop here beats calling Buffer's compare or indexOf:
+ * each call into the binding costs more than the loop over a group name or a line's prefix, and
+ * a namespace's counter files ask dozens of those per read.
+ */
+const SHORT = 32;
+
 /** Whether bytes[start, end) are exactly `expected`. */
 export function bytesEqual(bytes: Buffer, start: number, end: number, expected: Buffer): boolean {
-  return expected.length === end - start && bytes.compare(expected, 0, expected.length, start, end) === 0;
+  const length = expected.length;
+  if (length !== end - start) return false;
+  if (length > SHORT) return bytes.compare(expected, 0, length, start, end) === 0;
+  for (let i = 0; i < length; i++) if (bytes[start + i] !== expected[i]) return false;
+  return true;
+}
+
+/** Whether bytes[a, a + length) and bytes[b, b + length) are the same (both within the text). */
+export function rangesEqual(bytes: Buffer, a: number, b: number, length: number): boolean {
+  if (length > SHORT) return bytes.compare(bytes, a, a + length, b, b + length) === 0;
+  for (let i = 0; i < length; i++) if (bytes[a + i] !== bytes[b + i]) return false;
+  return true;
+}
+
+/** The first `byte` in bytes[start, end), or -1; for a byte expected within a few of `start`. */
+export function indexNear(bytes: Buffer, byte: number, start: number, end: number): number {
+  const stop = Math.min(end, start + SHORT);
+  for (let i = start; i < stop; i++) if (bytes[i] === byte) return i;
+  if (stop === end) return -1;
+  const found = bytes.indexOf(byte, stop);
+  return found < 0 || found >= end ? -1 : found;
 }
 
 /**

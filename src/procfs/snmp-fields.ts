@@ -1,5 +1,5 @@
 import { ProcParseError } from '../errors.js';
-import { bytesEqual, lineEnd, shortIntegerAt } from './bytes.js';
+import { bytesEqual, indexNear, lineEnd, rangesEqual, shortIntegerAt } from './bytes.js';
 
 export interface WantedField {
   readonly group: string;
@@ -86,11 +86,11 @@ export class SnmpFieldPicker {
       const valuesStart = headerEnd + 1;
       if (valuesStart >= length) return false;
       const valuesEnd = lineEnd(bytes, valuesStart, length);
-      const colon = bytes.indexOf(COLON, pos);
-      if (colon <= pos || colon > headerEnd) return false;
+      const colon = indexNear(bytes, COLON, pos, headerEnd);
+      if (colon <= pos) return false;
       // The values line starts with the header's "Group:".
       const prefix = colon + 1 - pos;
-      if (valuesEnd - valuesStart < prefix || bytes.compare(bytes, pos, colon + 1, valuesStart, valuesStart + prefix) !== 0) return false;
+      if (valuesEnd - valuesStart < prefix || !rangesEqual(bytes, pos, valuesStart, prefix)) return false;
       const group = this.wantedGroupAt(bytes, pos, colon);
       if (group !== undefined && !pickValueBytes(bytes, valuesStart + prefix, valuesEnd, this.layoutOfBytes(group, bytes, pos, headerEnd), out, base)) return false;
       pos = valuesEnd + 1;

@@ -64,7 +64,7 @@ function parsePairs(file: string, lineNumber: number, protocol: string, rest: st
 export function pickSockstatBytes(bytes: Buffer, length: number, protocol: SockstatLine, out: Float64Array, slots: readonly number[]): boolean {
   const { prefix } = protocol;
   let start: number;
-  if (length >= prefix.length - 1 && bytes.compare(prefix, 1, prefix.length, 0, prefix.length - 1) === 0) start = prefix.length - 1;
+  if (length >= prefix.length - 1 && bytesEqual(bytes, 0, prefix.length - 1, protocol.firstLine)) start = prefix.length - 1;
   else {
     const at = bytes.indexOf(prefix);
     if (at < 0 || at + prefix.length > length) return false;
@@ -94,11 +94,13 @@ export function pickSockstatBytes(bytes: Buffer, length: number, protocol: Socks
 
 /** A protocol's line ("TCP") and the keys wanted from it, as bytes, made once. */
 export interface SockstatLine {
-  /** "\nTCP:": the line anywhere but first; its last bytes are the line first in the file. */
+  /** "\nTCP:": the line anywhere but first. */
   readonly prefix: Buffer;
+  /** "TCP:": the line first in the file. */
+  readonly firstLine: Buffer;
   readonly keys: readonly Buffer[];
 }
 
 export function sockstatLine(protocol: string, keys: readonly string[]): SockstatLine {
-  return { prefix: Buffer.from(`\n${protocol}:`, 'latin1'), keys: keys.map((key) => Buffer.from(key, 'latin1')) };
+  return { prefix: Buffer.from(`\n${protocol}:`, 'latin1'), firstLine: Buffer.from(`${protocol}:`, 'latin1'), keys: keys.map((key) => Buffer.from(key, 'latin1')) };
 }
