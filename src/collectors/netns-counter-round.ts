@@ -1,5 +1,5 @@
 import type { DiscoveredNetns } from '../owners/netns-discovery.js';
-import { parseNetnsLink } from '../owners/netns-discovery.js';
+import { hasProcess, parseNetnsLink } from '../owners/netns-discovery.js';
 import type { ProcRoot } from '../procfs/proc-root.js';
 import type { Kept, NamespaceCounterFiles } from './netns-counter-files.js';
 import { claimJob, COMPLETED, OUTCOME, roundMemory, type CounterJob, type CounterReply, type RoundMemory } from './netns-counter-protocol.js';
@@ -75,13 +75,11 @@ export class CounterRound {
       throw new Error(malformed?.[0]?.message ?? 'a counter file did not parse');
     }
     const earlyIndex = new Map(this.early.map(([inode], index) => [inode, index]));
-    const fresh = new Float64Array(COUNTER_SLOTS);
     const counted: Counted[] = [];
     let unreadable = 0;
     let read = 0;
     for (const ns of namespaces) {
-      if (ns.pid === undefined) continue;
-      const pid = ns.pid;
+      if (!hasProcess(ns)) continue;
       const index = earlyIndex.get(ns.inode);
       let counters: NamespaceCounters | null;
       if (index !== undefined && Atomics.load(outcomes, index) !== OUTCOME.pending) counters = outcomes[index] === OUTCOME.read ? countersAt(slots, index * COUNTER_SLOTS) : null;
@@ -89,13 +87,14 @@ export class CounterRound {
         // Found new: opened through its lowest pid, which must still be inside once the files are
         // open. Or left unread: no worker, or one that failed.
         if (index === undefined) {
-          const stillThere = (): boolean => parseNetnsLink(proc.readLinkSyncIfPresent(String(pid), 'ns', 'net')) === ns.inode;
-          counters = this.files.read(ns.inode, proc.path(String(pid), 'net'), stillThere, fresh, 0) ? countersAt(fresh, 0) : null;
+          const stillThere = (): boolean => parseNetnsLink(proc.readLinkSyncIfPresent(String(ns.pid), 'ns', 'net')) === ns.inode;
+          const row = new Float64Array(COUNTER_SLOTS);
+          counters = this.files.read(ns.inode, proc.path(String(ns.pid), 'net'), stillThere, row, 0) ? row : null;
         } else counters = this.readEarly(index) ? countersAt(slots, index * COUNTER_SLOTS) : null;
         if (++read % COUNTERS_PER_TURN === 0) await nextTurn();
       }
       if (counters === null) unreadable++;
-      else counted.push({ ns: { ...ns, pid }, counters });
+      else counted.push({ ns, counters });
     }
     // Unreadable early: closed now that no thread reads them (opened afresh next time).
     this.early.forEach(([inode], index) => {

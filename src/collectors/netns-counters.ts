@@ -28,36 +28,34 @@ const picker = new SnmpFieldPicker(NETNS_COUNTERS);
 /** [metric, picked field's key], made once rather than per namespace. */
 const METRIC_KEYS: ReadonlyArray<readonly [string, string]> = NETNS_COUNTERS.map((counter) => [counter.metric, fieldKey(counter.group, counter.field)]);
 
-/** One namespace's counters: metric name -> value; sockstat's in-use by family and TIME_WAIT. */
-export interface NamespaceCounters {
-  readonly counters: Map<string, number>;
-  readonly inuse: { ipv4: number; ipv6: number | undefined };
-  readonly timeWait: number;
+/**
+ * One namespace's counters as a row of COUNTER_SLOTS numbers (a view of the Float64Array a reader
+ * filled, shared memory when the counter worker read them): NETNS_COUNTERS in order, then
+ * sockstat's in-use by family and TIME_WAIT. NaN where the kernel gave nothing. Kept as the row,
+ * not turned into a map per namespace: the report reads it by index.
+ */
+export type NamespaceCounters = Float64Array;
+
+const SLOT = { inuseIpv4: NETNS_COUNTERS.length, inuseIpv6: NETNS_COUNTERS.length + 1, timeWait: NETNS_COUNTERS.length + 2 } as const;
+export const COUNTER_SLOTS = NETNS_COUNTERS.length + 3;
+const METRIC_SLOTS: ReadonlyMap<string, number> = new Map(NETNS_COUNTERS.map(({ metric }, i) => [metric, i]));
+
+/** The counters in slots[base, base + COUNTER_SLOTS), as a view (not a copy). */
+export function countersAt(slots: Float64Array, base: number): NamespaceCounters {
+  return slots.subarray(base, base + COUNTER_SLOTS);
+}
+
+const present = (value: number | undefined): number | undefined => (value === undefined || Number.isNaN(value) ? undefined : value);
+
+/** One counter's value by metric name; undefined where the kernel lacks the field. */
+export function counterOf(counters: NamespaceCounters, metric: string): number | undefined {
+  const slot = METRIC_SLOTS.get(metric);
+  return slot === undefined ? undefined : present(counters[slot]);
 }
 
 /** In-use plus TIME_WAIT: what ranks namespaces for the cap. */
 export function namespaceWeight(counters: NamespaceCounters): number {
-  return counters.inuse.ipv4 + (counters.inuse.ipv6 ?? 0) + counters.timeWait;
-}
-
-/**
- * One namespace's counters as numbers in a row of COUNTER_SLOTS (a Float64Array, which the
- * counter worker fills in shared memory): NETNS_COUNTERS in order, then sockstat's in-use by
- * family and TIME_WAIT. NaN where the kernel gave nothing.
- */
-const SLOT = { inuseIpv4: NETNS_COUNTERS.length, inuseIpv6: NETNS_COUNTERS.length + 1, timeWait: NETNS_COUNTERS.length + 2 } as const;
-export const COUNTER_SLOTS = NETNS_COUNTERS.length + 3;
-
-/** The counters in slots[base, base + COUNTER_SLOTS). */
-export function countersAt(slots: Float64Array, base: number): NamespaceCounters {
-  const counters = new Map<string, number>();
-  NETNS_COUNTERS.forEach(({ metric }, i) => {
-    const value = slots[base + i]!;
-    // A field an older kernel lacks is left out, as the netstat collector does.
-    if (!Number.isNaN(value)) counters.set(metric, value);
-  });
-  const present = (slot: number): number | undefined => (Number.isNaN(slots[base + slot]!) ? undefined : slots[base + slot]);
-  return { counters, inuse: { ipv4: present(SLOT.inuseIpv4) ?? 0, ipv6: present(SLOT.inuseIpv6) }, timeWait: present(SLOT.timeWait) ?? 0 };
+  return (present(counters[SLOT.inuseIpv4]) ?? 0) + (present(counters[SLOT.inuseIpv6]) ?? 0) + (present(counters[SLOT.timeWait]) ?? 0);
 }
 
 const TCP_LINE = sockstatLine('TCP', ['inuse', 'tw']);
@@ -96,13 +94,14 @@ export function parseCounterFile(file: CounterFile, path: string, bytes: Buffer,
   }
 }
 
-/** Adds `from` into `into` (the namespaces folded into netns="other"). */
+/** Adds `from` into `into` (the namespaces folded into netns="other"); a field is absent from the sum only where every part lacks it. */
 export function addCounters(into: NamespaceCounters | undefined, from: NamespaceCounters): NamespaceCounters {
-  if (into === undefined) return { counters: new Map(from.counters), inuse: { ...from.inuse }, timeWait: from.timeWait };
-  for (const [metric, value] of from.counters) into.counters.set(metric, (into.counters.get(metric) ?? 0) + value);
-  into.inuse.ipv4 += from.inuse.ipv4;
-  if (from.inuse.ipv6 !== undefined) into.inuse.ipv6 = (into.inuse.ipv6 ?? 0) + from.inuse.ipv6;
-  return { ...into, timeWait: into.timeWait + from.timeWait };
+  if (into === undefined) return from.slice();
+  for (let slot = 0; slot < COUNTER_SLOTS; slot++) {
+    const value = from[slot]!;
+    if (!Number.isNaN(value)) into[slot] = Number.isNaN(into[slot]!) ? value : into[slot]! + value;
+  }
+  return into;
 }
 
 const IPV4: Readonly<Record<string, string>> = { family: 'ipv4' };
@@ -112,16 +111,18 @@ const IPV6: Readonly<Record<string, string>> = { family: 'ipv6' };
 export function reportCounters(registry: Registry, rows: ReadonlyArray<{ labels: Record<string, string>; counters: NamespaceCounters }>): void {
   if (rows.length === 0) return;
   // The same HELP as the host's series: the exporter merges both into one family.
-  const metrics = NETNS_COUNTERS.map((counter) => ({ name: counter.metric, family: new SeriesFamily(registry, counter.metric, counter.help, 'counter') }));
+  const metrics = NETNS_COUNTERS.map((counter) => ({ family: new SeriesFamily(registry, counter.metric, counter.help, 'counter') }));
   const inuse = new SeriesFamily(registry, 'tcpstate_sockstat_inuse', 'TCP sockets in use (TCP: inuse from sockstat, TCP6: inuse from sockstat6); excludes TIME_WAIT and request sockets.', 'gauge');
   const timeWait = new SeriesFamily(registry, 'tcpstate_sockstat_tw', 'TCP sockets in TIME_WAIT, plus orphaned FIN_WAIT2 sockets, in this network namespace.', 'gauge');
   for (const { labels, counters } of rows) {
-    for (const { name, family } of metrics) {
-      const value = counters.counters.get(name);
+    metrics.forEach(({ family }, slot) => {
+      // A field an older kernel lacks is left out, as the netstat collector does.
+      const value = present(counters[slot]);
       if (value !== undefined) family.add(labels, NO_LABELS, value);
-    }
-    inuse.add(labels, IPV4, counters.inuse.ipv4);
-    if (counters.inuse.ipv6 !== undefined) inuse.add(labels, IPV6, counters.inuse.ipv6);
-    timeWait.add(labels, NO_LABELS, counters.timeWait);
+    });
+    inuse.add(labels, IPV4, present(counters[SLOT.inuseIpv4]) ?? 0);
+    const ipv6 = present(counters[SLOT.inuseIpv6]);
+    if (ipv6 !== undefined) inuse.add(labels, IPV6, ipv6);
+    timeWait.add(labels, NO_LABELS, present(counters[SLOT.timeWait]) ?? 0);
   }
 }

@@ -1,7 +1,7 @@
 import { topN } from '../aggregate/top-n.js';
 import { choiceFlag, integerFlag, numberFlag } from '../config/flag.js';
 import type { ScanResult } from '../kernel/socket-record.js';
-import { NetnsDiscovery, type DiscoveredNetns } from '../owners/netns-discovery.js';
+import { hasProcess, NetnsDiscovery, type DiscoveredNetns } from '../owners/netns-discovery.js';
 import { NetnsOwnerCache } from '../owners/netns-owner-cache.js';
 import { PidNamespaceCache } from '../owners/pid-netns-cache.js';
 import { OWNER_LABEL_NAMES, OwnerNamer, ownerLabelValues, type OwnerLabels } from '../owners/owner-labels.js';
@@ -86,7 +86,7 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
     if (!found.stats.procListed) throw new Error(`cannot list ${proc.root}: is --path.procfs the host's /proc?`);
     const others = found.namespaces.filter((ns) => !ns.own);
     const alive = new Set(others.map((ns) => ns.inode));
-    const withPid = others.filter((ns): ns is DiscoveredNetns & { pid: number } => ns.pid !== undefined);
+    const withPid = others.filter(hasProcess);
     // With more namespaces than series slots, the counters rank them (the busiest keep their own
     // series), so they are read before the tables; so they are when there are no tables. Otherwise
     // every namespace is kept, and the tables are dumped while the worker reads the counters.

@@ -46,6 +46,9 @@ export interface NetnsDiscoveryResult {
 
 export const MAX_PIDS_KEPT = 16;
 
+/** A namespace with a visible process inside: one whose /proc/<pid>/net can be read. */
+export const hasProcess = (ns: DiscoveredNetns): ns is DiscoveredNetns & { pid: number } => ns.pid !== undefined;
+
 /** "net:[4026531840]" -> 4026531840; undefined for anything else. */
 export function parseNetnsLink(link: string | undefined): number | undefined {
   const match = link === undefined ? null : /^net:\[(\d+)\]$/.exec(link);

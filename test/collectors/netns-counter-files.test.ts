@@ -6,7 +6,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NamespaceCounterFiles } from '../../src/collectors/netns-counter-files.js';
-import { COUNTER_SLOTS, countersAt } from '../../src/collectors/netns-counters.js';
+import { COUNTER_SLOTS, counterOf } from '../../src/collectors/netns-counters.js';
 
 const OWN_INODE = Number(/^net:\[(\d+)\]$/.exec(readlinkSync('/proc/self/ns/net'))![1]);
 const openFds = (): number => readdirSync('/proc/self/fd').length;
@@ -36,7 +36,7 @@ describe('NamespaceCounterFiles', () => {
     expect(files.read(OWN_INODE, '/proc/self/net', () => ++asked > 0, slots, 0)).toBe(true);
     expect(asked).toBe(1);
     expect(openFds()).toBeGreaterThanOrEqual(before + 3);
-    const opensBefore = countersAt(slots, 0).counters.get('tcpstate_active_opens_total')!;
+    const opensBefore = counterOf(slots, 'tcpstate_active_opens_total')!;
 
     for (let i = 0; i < 3; i++) await connectOnce();
     const fdsKept = openFds();
@@ -44,10 +44,10 @@ describe('NamespaceCounterFiles', () => {
     // Kept: no new open, and the still-there check is not asked again.
     expect(openFds()).toBe(fdsKept);
     expect(asked).toBe(1);
-    const opensAfter = countersAt(slots, 0).counters.get('tcpstate_active_opens_total')!;
+    const opensAfter = counterOf(slots, 'tcpstate_active_opens_total')!;
     expect(opensAfter - opensBefore).toBeGreaterThanOrEqual(3);
     // netstat's fields too: every counter the kernel has, read.
-    expect(countersAt(slots, 0).counters.get('tcpstate_listen_overflows_total')).toBeGreaterThanOrEqual(0);
+    expect(counterOf(slots, 'tcpstate_listen_overflows_total')).toBeGreaterThanOrEqual(0);
 
     files.retain(new Set());
     expect(files.openNamespaces).toBe(0);
