@@ -111,11 +111,11 @@ const IPV6: Readonly<Record<string, string>> = { family: 'ipv6' };
 export function reportCounters(registry: Registry, rows: ReadonlyArray<{ labels: Record<string, string>; counters: NamespaceCounters }>): void {
   if (rows.length === 0) return;
   // The same HELP as the host's series: the exporter merges both into one family.
-  const metrics = NETNS_COUNTERS.map((counter) => ({ family: new SeriesFamily(registry, counter.metric, counter.help, 'counter') }));
+  const counterFamilies = NETNS_COUNTERS.map((counter) => new SeriesFamily(registry, counter.metric, counter.help, 'counter'));
   const inuse = new SeriesFamily(registry, 'tcpstate_sockstat_inuse', 'TCP sockets in use (TCP: inuse from sockstat, TCP6: inuse from sockstat6); excludes TIME_WAIT and request sockets.', 'gauge');
   const timeWait = new SeriesFamily(registry, 'tcpstate_sockstat_tw', 'TCP sockets in TIME_WAIT, plus orphaned FIN_WAIT2 sockets, in this network namespace.', 'gauge');
   for (const { labels, counters } of rows) {
-    metrics.forEach(({ family }, slot) => {
+    counterFamilies.forEach((family, slot) => {
       // A field an older kernel lacks is left out, as the netstat collector does.
       const value = present(counters[slot]);
       if (value !== undefined) family.add(labels, NO_LABELS, value);
