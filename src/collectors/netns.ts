@@ -62,7 +62,8 @@ function namerFor({ runtimeState: roots }: OwnerPaths): OwnerNamer {
 const snapshots = new TableSnapshots();
 const tableSources = new NamespaceTableSources();
 const counterFiles = new NamespaceCounterFiles();
-const ownerCache = new NetnsOwnerCache();
+/** Per namespace, its series' owner label object: the same object from scrape to scrape, formatted once by the renderer. */
+const ownerCache = new NetnsOwnerCache<Record<string, string>>();
 /** Per procfs root: which namespace each process is in, so a discovery reads only the new ones' links. */
 const pidNamespaces = new Map<string, PidNamespaceCache>();
 const counterThread = new CounterReadThread();
@@ -103,7 +104,7 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
     const candidates = cap === undefined ? withPid : cap.kept.map((entry) => entry.ns);
     const namer = namerFor(ownerPaths);
     ownerCache.retain(alive);
-    const ownerOf = (ns: DiscoveredNetns): Promise<Record<string, string>> => ownerCache.labels(ns.inode, ns.pid, () => discovery.ownerLabels(ns, namer)).then(labelRecord);
+    const ownerOf = (ns: DiscoveredNetns): Promise<Record<string, string>> => ownerCache.labels(ns.inode, ns.pid, () => discovery.ownerLabels(ns, namer).then(labelRecord));
     const labelled = await Promise.all(candidates.map(async (ns) => ({ ns, labels: await ownerOf(ns) })));
     // Namespaces only a bind mount keeps alive: no /proc/<pid>/net, so no counters (nothing to
     // rank them by: they take the slots the cap leaves, by inode), but a table over netlink.

@@ -4,18 +4,20 @@
  * per namespace, then the runtime state) is wasted work: about 40 µs a namespace, 4 ms a scrape
  * at 110 pods. An entry is reused while the namespace is still entered through the same pid and
  * is younger than `ttlMs`: a pid that changed may sit in another cgroup, and the age bounds how
- * long a name read before the runtime wrote its state (a pod being created) can last.
+ * long a name read before the runtime wrote its state (a pod being created) can last. What is kept
+ * is whatever the caller makes of the name (the collector keeps its series' label object, so one
+ * object carries a namespace's labels from scrape to scrape and the renderer formats it once).
  */
 import type { OwnerLabels } from './owner-labels.js';
 
-interface Entry {
+interface Entry<Labels> {
   readonly pid: number | undefined;
-  readonly labels: OwnerLabels;
+  readonly labels: Labels;
   readonly at: number;
 }
 
-export class NetnsOwnerCache {
-  private readonly byInode = new Map<number, Entry>();
+export class NetnsOwnerCache<Labels = OwnerLabels> {
+  private readonly byInode = new Map<number, Entry<Labels>>();
 
   constructor(
     private readonly ttlMs = 60_000,
@@ -23,7 +25,7 @@ export class NetnsOwnerCache {
   ) {}
 
   /** The cached labels of namespace `inode` entered through `pid`, or `name()`'s, remembered. */
-  async labels(inode: number, pid: number | undefined, name: () => Promise<OwnerLabels>): Promise<OwnerLabels> {
+  async labels(inode: number, pid: number | undefined, name: () => Promise<Labels>): Promise<Labels> {
     const cached = this.byInode.get(inode);
     const now = this.now();
     if (cached !== undefined && cached.pid === pid && now - cached.at < this.ttlMs) return cached.labels;
