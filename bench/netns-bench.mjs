@@ -14,19 +14,16 @@ import { fileURLToPath } from 'node:url';
 import { Farm, parseSize } from './farm.mjs';
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
-const CHILD_EHASH = '/proc/sys/net/ipv4/tcp_child_ehash_entries';
 
 /** @param {{counts: string, hostSize: string, reps: number, drift: number, warmup?: number, write: boolean}} options */
 export async function runNetnsBench(options) {
   const hostSockets = parseSize(options.hostSize);
   const farm = new Farm();
-  const previousEhash = readFileSync(CHILD_EHASH, 'latin1').trim();
   /** @type {import('node:child_process').ChildProcess | undefined} */
   let inner;
   const cleanup = () => {
     if (inner?.exitCode === null) inner.kill('SIGKILL');
     farm.stop();
-    writeFileSync(CHILD_EHASH, previousEhash);
   };
   const onSignal = () => {
     cleanup();
@@ -42,7 +39,10 @@ export async function runNetnsBench(options) {
     const dumpBin = join(farm.work, 'netns-dump');
     execFileSync('gcc', ['-O2', '-Wall', '-pthread', '-o', dumpBin, join(benchDir, 'netns-dump.c')], { stdio: 'inherit' });
     const loadBefore = loadAverage();
-    const args = [`--net=/run/netns/${farm.ns}`, process.execPath, join(benchDir, 'netns-measure.mjs'), `--counts=${options.counts}`, `--reps=${options.reps}`, `--drift=${options.drift}`, `--warmup=${options.warmup ?? 10}`, `--dump=${dumpBin}`, `--host-pid=${process.pid}`];
+    // In the farm's namespace, and in a PID namespace of its own (netns-measure.mjs says why); it
+    // is the PID namespace's first process, so every process it started ends with it.
+    const pidNamespace = ['unshare', '--pid', '--fork', '--kill-child', '--mount-proc'];
+    const args = [`--net=/run/netns/${farm.ns}`, ...pidNamespace, process.execPath, join(benchDir, 'netns-measure.mjs'), `--counts=${options.counts}`, `--reps=${options.reps}`, `--drift=${options.drift}`, `--warmup=${options.warmup ?? 10}`, `--dump=${dumpBin}`];
     const out = await new Promise((resolve, reject) => {
       const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'inherit'] });
       inner = child;

@@ -2,9 +2,12 @@
 /**
  * The namespace collector's benchmark, inner half: run by netns-bench.mjs inside the namespace of
  * the host-socket farm (through `nsenter --net`), so that the farm's namespace is the exporter's
- * own (not dumped) and its sockets weigh on every other namespace's dump through the shared hash.
- * For each namespace count and each hash variant it makes the namespaces (netns-farm.py, in the
- * caller's namespace, the host's), then per round, one after the other: a scrape of the exporter
+ * own (not dumped) and its sockets weigh on every other namespace's dump through the shared hash,
+ * and in a PID namespace of its own (`unshare --pid --mount-proc`), so that the exporter finds the
+ * bench's namespaces and no other: the machine's own namespace, seen from the farm's, would be one
+ * more, whose dump walks the kernel's one hash with every farm socket in it (43-47 ms beside 100k),
+ * with hashes of their own too. For each namespace count and each hash variant it makes the
+ * namespaces (netns-farm.py, from this namespace), then per round, one after the other: a scrape of the exporter
  * with only the netns collector (tables over netlink), one with --collector.netns.tables=off (the
  * counters alone, and their read phase as the collector reports it), the C floor of the same
  * per-namespace dumps, the /proc way, the C floor of the counter reads (serial preads, and on two
@@ -12,10 +15,10 @@
  * once (the whole collector's kernel work on two CPUs). Then, once, `--drift` scrapes while namespaces come and go (after as many unmeasured), at the first count
  * with own hashes. Prints one JSON line.
  *
- *   node netns-measure.mjs --counts=50,110 --reps=5 --warmup=10 --drift=100 --dump=<netns-dump> --host-pid=<pid>
+ *   node netns-measure.mjs --counts=50,110 --reps=5 --warmup=10 --drift=100 --dump=<netns-dump>
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -32,7 +35,6 @@ const reps = Number(flag('reps', '5'));
 const driftScrapes = Number(flag('drift', '100'));
 const warmups = Number(flag('warmup', '10'));
 const dumpBin = flag('dump', '');
-const hostNs = `/proc/${flag('host-pid', String(process.ppid))}/ns/net`;
 const OWN_HASH_ENTRIES = flag('own-hash-entries', '1024');
 const CHURN_PER_SCRAPE = 5;
 /**
@@ -50,12 +52,11 @@ const stopAll = () => {
 };
 process.on('exit', stopAll);
 
-/** @param {string[]} args */
-const inHost = (args) => execFileSync('nsenter', [`--net=${hostNs}`, ...args], { encoding: 'utf8' });
+// Per network namespace: this one's value decides the hash of the namespaces made from it.
 const CHILD_EHASH = '/proc/sys/net/ipv4/tcp_child_ehash_entries';
-const readChildEhash = () => inHost(['cat', CHILD_EHASH]).trim();
+const readChildEhash = () => readFileSync(CHILD_EHASH, 'latin1').trim();
 /** @param {string} value */
-const writeChildEhash = (value) => inHost(['sh', '-c', `echo ${Number(value)} > ${CHILD_EHASH}`]);
+const writeChildEhash = (value) => writeFileSync(CHILD_EHASH, String(Number(value)));
 
 /** Lines from a child's stdout, awaited one by one. @param {import('node:child_process').ChildProcess} child */
 function lineReader(child) {
@@ -81,11 +82,15 @@ function lineReader(child) {
         });
 }
 
-/** Makes `count` namespaces from the host's namespace; with `ownHash`, each gets a TCP hash of its own. @param {number} count @param {boolean} ownHash */
+/**
+ * Makes `count` namespaces from this one (the farm's, the exporter's own); with `ownHash`, each
+ * gets a TCP hash of its own, else they share the kernel's one hash, where the farm's sockets are.
+ * @param {number} count @param {boolean} ownHash
+ */
 async function startNamespaces(count, ownHash) {
   const previous = readChildEhash();
   if (ownHash) writeChildEhash(OWN_HASH_ENTRIES);
-  const child = spawn('nsenter', [`--net=${hostNs}`, 'python3', join(benchDir, 'netns-farm.py'), String(count), '12'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn('python3', [join(benchDir, 'netns-farm.py'), String(count), '12'], { stdio: ['pipe', 'pipe', 'inherit'] });
   started.add(child);
   const next = lineReader(child);
   try {
