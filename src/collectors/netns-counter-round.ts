@@ -69,6 +69,7 @@ export class CounterRound {
   /** The counters of this scrape's namespaces (`namespaces`, as found); the early ones not among them are dropped. */
   async finish(proc: ProcRoot, namespaces: readonly DiscoveredNetns[]): Promise<CounterReadout> {
     await this.workerDone();
+    // The counters handed on are views of this round's memory: fresh each round, so nothing writes them later.
     const { outcomes, slots } = this.memory;
     if (outcomes.includes(OUTCOME.malformed)) {
       const malformed = await this.remote;
