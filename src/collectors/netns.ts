@@ -10,7 +10,7 @@ import { RuntimeState } from '../owners/runtime-state.js';
 import type { ScrapeContext, SocketTable, TableCollector } from './collector.js';
 import { scrapeGauge } from './metric-helpers.js';
 import { NamespaceCounterFiles } from './netns-counter-files.js';
-import { CounterRound } from './netns-counter-round.js';
+import { CounterRound, type CounterReadout } from './netns-counter-round.js';
 import { CounterReadThread } from './netns-counter-thread.js';
 import { addCounters, namespaceWeight, reportCounters, type NamespaceCounters } from './netns-counters.js';
 import { NamespaceTableSources, type NamespacePlace, type NamespaceTableSource } from './netns-sources.js';
@@ -93,14 +93,20 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
     // every namespace is kept, and the tables are dumped while the worker reads the counters.
     const ranking = withPid.length > options.maxNamespaces;
     const overlapped = !ranking && options.tables !== 'off';
-    if (!overlapped) await round.help();
-    const readout = round.finish(proc, others).then((result) => {
-      counterFiles.retain(alive);
-      return result;
-    });
-    readout.catch(() => undefined); // awaited in report(); until then, not an unhandled rejection
+    // This thread reads whatever counters the worker has not claimed yet: at once when they come
+    // first, and after the dumps when they overlap them (meanwhile it parses their datagrams; once
+    // they are done, the worker may still have tens of namespaces left, which it then read alone).
+    let readout: Promise<CounterReadout> | undefined;
+    const counters = (): Promise<CounterReadout> =>
+      (readout ??= (async () => {
+        await round.help();
+        const result = await round.finish(proc, others);
+        counterFiles.retain(alive);
+        return result;
+      })());
+    if (!overlapped) counters().catch(() => undefined); // awaited below or in report(); until then, not an unhandled rejection
 
-    const cap = ranking ? topN((await readout).counted, (entry) => namespaceWeight(entry.counters), options.maxNamespaces, (a, b) => a.ns.inode - b.ns.inode) : undefined;
+    const cap = ranking ? topN((await counters()).counted, (entry) => namespaceWeight(entry.counters), options.maxNamespaces, (a, b) => a.ns.inode - b.ns.inode) : undefined;
     const candidates = cap === undefined ? withPid : cap.kept.map((entry) => entry.ns);
     const namer = namerFor(ownerPaths);
     ownerCache.retain(alive);
@@ -143,7 +149,7 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
         return tables.get(table)?.sink;
       },
       async report(registry, scans: ReadonlyMap<SocketTable, ScanResult>, failures) {
-        const { counted, unreadable, readMs } = await readout;
+        const { counted, unreadable, readMs } = await counters();
         const now = performance.now();
         const kept = cap === undefined ? counted : cap.kept;
         const labelsOf = new Map(labelled.map((entry) => [entry.ns.inode, entry.labels]));
