@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DumpPace } from '../../src/collectors/netns-batch.js';
 
 describe('DumpPace', () => {
-  it('sends one dump until one has been timed, then as many as the rest of the budget holds, at most 64', () => {
+  it('sends one dump until one has been timed, then as many as the rest of the budget holds, at most 128', () => {
     const pace = new DumpPace();
     expect(pace.chunkSize(500)).toBe(1);
     pace.record(1, 20); // 20 ms a dump: a shared hash beside many host sockets
@@ -11,6 +11,6 @@ describe('DumpPace', () => {
     pace.record(10, 0.5); // own hashes: 0.05 ms a dump, averaged with the earlier pace
     expect(pace.chunkSize(500)).toBeGreaterThan(25);
     for (let i = 0; i < 20; i++) pace.record(10, 0.5);
-    expect(pace.chunkSize(500)).toBe(64);
+    expect(pace.chunkSize(500)).toBe(128);
   });
 });
