@@ -42,7 +42,7 @@ export async function runNetnsBench(options) {
     // In the farm's namespace, and in a PID namespace of its own (netns-measure.mjs says why); it
     // is the PID namespace's first process, so every process it started ends with it.
     const pidNamespace = ['unshare', '--pid', '--fork', '--kill-child', '--mount-proc'];
-    const args = [`--net=/run/netns/${farm.ns}`, ...pidNamespace, process.execPath, join(benchDir, 'netns-measure.mjs'), `--counts=${options.counts}`, `--reps=${options.reps}`, `--drift=${options.drift}`, `--warmup=${options.warmup ?? 10}`, `--dump=${dumpBin}`];
+    const args = [`--net=/run/netns/${farm.ns}`, ...pidNamespace, process.execPath, join(benchDir, 'netns-measure.mjs'), `--counts=${options.counts}`, `--reps=${options.reps}`, `--drift=${options.drift}`, `--warmup=${options.warmup ?? 40}`, `--dump=${dumpBin}`];
     const out = await new Promise((resolve, reject) => {
       const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'inherit'] });
       inner = child;
@@ -148,6 +148,14 @@ export function renderNetns(d) {
       if (t.cpuMain === undefined) continue;
       const sum = t.cpuMain.map((/** @type {number} */ x, /** @type {number} */ i) => x + t.cpuDump[i] + t.cpuCounters[i] + t.cpuOther[i]);
       lines.push(`- ${r.count}/${r.ownHash ? 'own' : 'shared'}: event loop ${f(median(t.cpuMain), 1)}, dump thread ${f(median(t.cpuDump), 1)}, counter reader ${f(median(t.cpuCounters), 1)}, V8 and libuv threads ${f(median(t.cpuOther), 1)}; together ${f(median(sum), 1)}, in a scrape of ${f(median(t.scrape), 1)}.`);
+    }
+  }
+  if (d.results.some((/** @type {any} */ r) => r.warmup !== undefined)) {
+    lines.push('', 'The warm-up scrapes of the exporter with tables, back to back (no idle second before each), by tens: the median of its collector time, and of the CPU of V8 and libuv threads (mostly the optimising compiler and the marker) per scrape (ms). Where these settle, the steady state the rounds measure has begun.', '');
+    for (const r of d.results) {
+      if (r.warmup === undefined) continue;
+      const tens = (/** @type {number[]} */ values) => Array.from({ length: Math.ceil(values.length / 10) }, (_, i) => f(median(values.slice(i * 10, i * 10 + 10)), 1)).join(', ');
+      lines.push(`- ${r.count}/${r.ownHash ? 'own' : 'shared'}: collector ${tens(r.warmup.collector)}; V8 and libuv threads ${tens(r.warmup.cpuOther)}.`);
     }
   }
   lines.push('', 'Raw per-round figures (ms) in the `.json` beside this file:', '');

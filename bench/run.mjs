@@ -6,7 +6,7 @@
  *   npm run bench                      # all sizes (builds dist/ first)
  *   npm run bench -- --sizes=10k,100k  # a subset
  *   npm run bench -- --netns=50,110    # the netns collector instead (netns-bench.mjs; --netns-host=100k,
- *                                      # --warmup=10 scrapes of each exporter before the rounds)
+ *                                      # --warmup=40 scrapes of each exporter before the rounds)
  *   options: --reps=N (default 9; medians), --drift=N (scrapes for RSS drift, default 100),
  *            --no-write (do not write bench/results/), --render=<results .json> (redo a report),
  *            --baseline=<dir> --baseline-label=<commit> (another built checkout, in the same rounds)
@@ -69,7 +69,7 @@ if (netnsCounts !== '') {
   }
   const { runNetnsBench } = await import('./netns-bench.mjs');
   const netnsReps = process.argv.some((a) => a.startsWith('--reps=')) ? reps : 5;
-  await runNetnsBench({ counts: netnsCounts, hostSize: flag('netns-host', '100k'), reps: netnsReps, drift, warmup: Number(flag('warmup', '10')), write });
+  await runNetnsBench({ counts: netnsCounts, hostSize: flag('netns-host', '100k'), reps: netnsReps, drift, warmup: Number(flag('warmup', '40')), write });
   process.exit(0);
 }
 
