@@ -260,8 +260,8 @@ async function measureOne(count, ownHash, withDrift) {
   try {
     // Warm-up: the first scrape opens the kept sockets and counter files and starts the worker
     // threads; the next ones run code V8 is still optimising: at 110 namespaces with hashes of
-    // their own it was still compiling some 8 functions a scrape in the scrapes 10-30 (its
-    // --trace-opt), the collector's median 21-26 ms there against 16-18 after 30 scrapes. An
+    // their own it was still compiling 4 to 8 functions a scrape in the scrapes 10-30 (its
+    // --trace-opt), the collector's median 19-26 ms there against 15-18 after 30 scrapes. An
     // exporter is scraped for days: its steady state is what the rounds measure. The warm-up
     // scrapes' own figures are kept, to show where that state begins.
     /** @type {{collector: number[], cpuOther: number[]}} */
