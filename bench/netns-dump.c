@@ -18,6 +18,10 @@
  *                                    the same preads on two threads, each taking the next
  *                                    namespace from one shared index (as the exporter's counter
  *                                    reader and event loop do): the floor on two CPUs.
+ *   netns-dump netlink-paired <ns file>...
+ *                                    the same dumps on two threads, each taking the next
+ *                                    namespace from one shared index: what dumping on a second
+ *                                    CPU would give (two walks of the shared hash at once).
  *   netns-dump whole <n> <ns file>×n <pid>...
  *                                    the dumps of the n namespace files and the counter files of
  *                                    the pids (those with a process), both kept open, then, timed, the dumps on one
@@ -56,7 +60,8 @@ static double now_ms(void) {
 }
 
 static long dump(int fd) {
-  static char buf[65536] __attribute__((aligned(8)));
+  /* One per thread: the paired dumps run this on two at once. */
+  static __thread char buf[65536] __attribute__((aligned(8)));
   struct {
     struct nlmsghdr nlh;
     struct inet_diag_req req;
@@ -220,7 +225,7 @@ struct share {
 };
 struct lane {
   struct share *share;
-  int dumps; /* 1: dump the sockets in `sockets`; 0: claim counter files */
+  int dumps; /* 1: dump every socket in `sockets`; 2: claim sockets to dump from the shared index; 0: claim counter files */
   int *sockets;
   long total;
   double ms;
@@ -230,7 +235,17 @@ static void *run_lane(void *arg) {
   struct lane *lane = arg;
   struct share *share = lane->share;
   double t0 = now_ms();
-  if (lane->dumps) {
+  if (lane->dumps == 2) {
+    for (int i = atomic_fetch_add(&share->next, 1); i < share->n; i = atomic_fetch_add(&share->next, 1)) {
+      if (lane->sockets[i] < 0) continue;
+      long count = dump(lane->sockets[i]);
+      if (count < 0) {
+        atomic_store(&share->failed, 1);
+        break;
+      }
+      lane->total += count;
+    }
+  } else if (lane->dumps) {
     for (int i = 0; i < share->n; i++) {
       if (lane->sockets[i] < 0) continue;
       long count = dump(lane->sockets[i]);
@@ -279,6 +294,20 @@ static int counters_paired_mode(int n, char **pids) {
   return 0;
 }
 
+static int netlink_paired_mode(int n, char **files) {
+  static int sockets[MAX_NS];
+  double t0 = now_ms();
+  int skipped = open_sockets(n, files, sockets);
+  if (skipped < 0) return 1;
+  double t1 = now_ms();
+  struct share share = {.n = n};
+  struct lane one = {.share = &share, .dumps = 2, .sockets = sockets}, two = {.share = &share, .dumps = 2, .sockets = sockets};
+  double ms;
+  if (!run_pair(&one, &two, &ms)) return 1;
+  printf("{\"namespaces\":%d,\"sockets\":%ld,\"open_ms\":%.3f,\"ms\":%.3f}\n", n - skipped, one.total + two.total, t1 - t0, ms);
+  return 0;
+}
+
 static int whole_mode(int n, char **files, int pid_count, char **pids) {
   static int sockets[MAX_NS];
   double t0 = now_ms();
@@ -295,7 +324,7 @@ static int whole_mode(int n, char **files, int pid_count, char **pids) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2 || argc - 2 > 2 * MAX_NS) return fprintf(stderr, "usage: netns-dump netlink <ns file>... | procfs <pid>... | counters <pid>... | counters-paired <pid>... | whole <n> <ns file>×n <pid>...\n"), 2;
+  if (argc < 2 || argc - 2 > 2 * MAX_NS) return fprintf(stderr, "usage: netns-dump netlink <ns file>... | procfs <pid>... | counters <pid>... | counters-paired <pid>... | netlink-paired <ns file>... | whole <n> <ns file>×n <pid>...\n"), 2;
   if (strcmp(argv[1], "whole") == 0) {
     char *end = NULL;
     long n = argc > 2 ? strtol(argv[2], &end, 10) : -1;
@@ -307,6 +336,7 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "counters") == 0) return counters_mode(argc - 2, argv + 2);
   if (strcmp(argv[1], "counters-paired") == 0) return counters_paired_mode(argc - 2, argv + 2);
   if (strcmp(argv[1], "netlink") == 0) return netlink_mode(argc - 2, argv + 2);
+  if (strcmp(argv[1], "netlink-paired") == 0) return netlink_paired_mode(argc - 2, argv + 2);
   if (strcmp(argv[1], "procfs") == 0) return procfs_mode(argc - 2, argv + 2);
   return fprintf(stderr, "unknown mode %s\n", argv[1]), 2;
 }

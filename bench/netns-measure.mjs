@@ -10,7 +10,7 @@
  * namespaces (netns-farm.py, from this namespace), then per round, one after the other: a scrape of the exporter
  * with only the netns collector (tables over netlink), one with --collector.netns.tables=off (the
  * counters alone, and their read phase as the collector reports it), the C floor of the same
- * per-namespace dumps, the /proc way, the C floor of the counter reads (serial preads, and on two
+ * per-namespace dumps (also at the dump thread's nice 5, and on two threads at once), the /proc way, the C floor of the counter reads (serial preads, and on two
  * threads), and, with own hashes, the C floor of the dumps and the counter reads on two threads at
  * once (the whole collector's kernel work on two CPUs). Then, once, `--drift` scrapes while namespaces come and go (after as many unmeasured), at the first count
  * with own hashes. Prints one JSON line.
@@ -273,7 +273,7 @@ async function measureOne(count, ownHash, withDrift) {
       await counters.measured();
     }
     /** @type {Record<string, number[]>} */
-    const times = { collector: [], scrape: [], cpuMain: [], cpuDump: [], cpuCounters: [], cpuOther: [], counters: [], countersRead: [], cCounters: [], cCountersPaired: [], ...(ownHash ? { cWhole: [], cWholeDumps: [], cWholeCounters: [] } : {}), cFloor: [], cFloorNice5: [], cOpen: [], procfs: [], eldMax: [], canaryMax: [], namespacesC: [], namespacesExporter: [], socketsC: [], socketsExporter: [] };
+    const times = { collector: [], scrape: [], cpuMain: [], cpuDump: [], cpuCounters: [], cpuOther: [], counters: [], countersRead: [], cCounters: [], cCountersPaired: [], ...(ownHash ? { cWhole: [], cWholeDumps: [], cWholeCounters: [] } : {}), cFloor: [], cFloorNice5: [], cFloorPaired: [], cOpen: [], procfs: [], eldMax: [], canaryMax: [], namespacesC: [], namespacesExporter: [], socketsC: [], socketsExporter: [] };
     for (let r = 0; r < reps; r++) {
       await settle();
       const a = await full.measured(counters.child);
@@ -283,6 +283,8 @@ async function measureOne(count, ownHash, withDrift) {
       const floor = cFloor(['netlink', ...namespaces.map((ns) => ns.path)]);
       // At the dump thread's priority too: on a busy machine a nice-5 thread gets less CPU.
       const floorNice = cFloor(['netlink', ...namespaces.map((ns) => ns.path)], 5);
+      // The same dumps on two threads at once: what a second dump thread could give.
+      const floorPaired = cFloor(['netlink-paired', ...namespaces.map((ns) => ns.path)]);
       const pids = namespaces.flatMap((ns) => (ns.pid === undefined ? [] : [ns.pid]));
       const procfs = cFloor(['procfs', ...pids]);
       // The counters' floor: one pread of each kept counter file, serially, on one thread.
@@ -310,6 +312,7 @@ async function measureOne(count, ownHash, withDrift) {
       times.cFloor.push(floor.ms);
       times.cOpen.push(floor.open_ms);
       times.cFloorNice5.push(floorNice.ms);
+      times.cFloorPaired.push(floorPaired.ms);
       times.procfs.push(procfs.ms);
       times.eldMax.push(Math.max(a.eldMaxMs, b.eldMaxMs));
       times.canaryMax.push(Math.max(a.canaryMaxMs, b.canaryMaxMs));
