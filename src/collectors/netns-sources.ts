@@ -62,9 +62,9 @@ export class NamespaceTableSources {
     return new NamespaceTableSource(this, proc, inode, where, method, logger, sink, batch);
   }
 
-  /** This scrape's batch of netlink dumps, paced by what earlier chunks took; undefined for procfs. */
-  batchFor(method: TableMethod, budget: TableBudget): NamespaceDumpBatch | undefined {
-    return method === 'procfs' ? undefined : new NamespaceDumpBatch(this.pace, budget, RECEIVE_TIMEOUT_MS);
+  /** This scrape's batch of netlink dumps on up to `threads` threads, paced by what earlier chunks took; undefined for procfs. */
+  batchFor(method: TableMethod, budget: TableBudget, threads: number): NamespaceDumpBatch | undefined {
+    return method === 'procfs' ? undefined : new NamespaceDumpBatch(this.pace, budget, RECEIVE_TIMEOUT_MS, threads);
   }
 
   /** Closes the kept sockets of namespaces not in `alive` (a kept socket holds its namespace alive). */

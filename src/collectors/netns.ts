@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { topN } from '../aggregate/top-n.js';
 import { choiceFlag, integerFlag, numberFlag } from '../config/flag.js';
 import type { ScanResult } from '../kernel/socket-record.js';
@@ -36,6 +37,13 @@ export const NETNS_FLAGS = {
     max: 60,
     unit: 'seconds',
     example: '0.2',
+  }),
+  dumpThreads: integerFlag('collector.netns.dump-threads', {
+    help: "most threads dumping namespace tables at once over netlink, used only while the namespaces share the host's TCP hash (each dump then walks all of it), and never more than the CPUs the exporter may run on; 1: one after another",
+    default: 2,
+    min: 1,
+    max: 16,
+    example: '1',
   }),
   maxPorts: integerFlag('collector.netns.max-ports', { help: 'listening ports per namespace given their own CLOSE_WAIT and accept-queue series; the rest in port="other"', default: 8, min: 1, example: '4' }),
   // Where runtime state and namespace bind mounts are read: --path.rootfs and --path.<runtime>.*
@@ -129,7 +137,7 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
       const byInode = new Map<number, { labels: Record<string, string>; where: NamespacePlace }>();
       for (const entry of labelled) byInode.set(entry.ns.inode, { labels: entry.labels, where: { pid: entry.ns.pid } });
       for (const entry of bindLabelled) byInode.set(entry.ns.inode, { labels: entry.labels, where: { bindMount: entry.ns.bindMounts[0]! } });
-      const batch = tableSources.batchFor(method, budget);
+      const batch = tableSources.batchFor(method, budget, Math.min(options.dumpThreads, availableParallelism()));
       for (const inode of snapshots.dumpOrder([...byInode.keys()])) {
         const entry = byInode.get(inode)!;
         const sink = new NamespaceTable();

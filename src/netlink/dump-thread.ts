@@ -163,10 +163,21 @@ export class DumpThread {
 let shared: DumpThread | undefined;
 
 /**
- * The process's one dump thread, shared by every netlink source (the host's table, each other
- * namespace's, the tcp_info dump): a thread and 1 MiB of slots each would buy no parallelism
- * that the kernel's one hash-table walk per dump does not already bound.
+ * The process's main dump thread, shared by every netlink source (the host's table, each other
+ * namespace's, the tcp_info dump), which queue on it.
  */
 export function sharedDumpThread(): DumpThread {
   return (shared ??= new DumpThread());
+}
+
+const sideThreads: DumpThread[] = [];
+
+/**
+ * Dump thread `index` of those that may run at once: 0 is the shared one; the others are made on
+ * first use, only by namespace dumps that each walk the host's whole hash (netns-batch.ts), and
+ * cost a worker and 1 MiB of slots each.
+ */
+export function dumpThreadAt(index: number): DumpThread {
+  if (index === 0) return sharedDumpThread();
+  return (sideThreads[index - 1] ??= new DumpThread());
 }
