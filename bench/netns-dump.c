@@ -235,18 +235,10 @@ static void *run_lane(void *arg) {
   struct lane *lane = arg;
   struct share *share = lane->share;
   double t0 = now_ms();
-  if (lane->dumps == 2) {
-    for (int i = atomic_fetch_add(&share->next, 1); i < share->n; i = atomic_fetch_add(&share->next, 1)) {
-      if (lane->sockets[i] < 0) continue;
-      long count = dump(lane->sockets[i]);
-      if (count < 0) {
-        atomic_store(&share->failed, 1);
-        break;
-      }
-      lane->total += count;
-    }
-  } else if (lane->dumps) {
-    for (int i = 0; i < share->n; i++) {
+  if (lane->dumps) {
+    /* 1: every socket, in order; 2: the next one no lane has claimed yet. */
+    int claims = lane->dumps == 2;
+    for (int i = claims ? atomic_fetch_add(&share->next, 1) : 0; i < share->n; i = claims ? atomic_fetch_add(&share->next, 1) : i + 1) {
       if (lane->sockets[i] < 0) continue;
       long count = dump(lane->sockets[i]);
       if (count < 0) {
