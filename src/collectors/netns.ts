@@ -39,7 +39,7 @@ export const NETNS_FLAGS = {
     example: '0.2',
   }),
   dumpThreads: integerFlag('collector.netns.dump-threads', {
-    help: "most threads dumping namespace tables at once over netlink, used only while the namespaces share the host's TCP hash (each dump then walks all of it), and never more than the CPUs the exporter may run on. more than 1 can shorten a scrape where the CPUs are truly separate; on 2 vCPUs two threads took 0.84 to 1.06 times as long for twice the CPU",
+    help: "most threads dumping namespace tables at once over netlink, used only while the namespaces share the host's TCP hash (each dump then walks all of it), and never more than the CPUs the exporter may run on; 1: one after another. More than 1 pays only where the CPUs are truly separate (see docs/configuration.md)",
     default: 1,
     min: 1,
     max: 16,
@@ -103,7 +103,7 @@ export const netnsCollector: TableCollector<typeof NETNS_FLAGS> = {
     const overlapped = !ranking && options.tables !== 'off';
     // This thread reads whatever counters the worker has not claimed yet: at once when they come
     // first, and after the dumps when they overlap them (meanwhile it parses their datagrams; once
-    // they are done, the worker may still have tens of namespaces left, which it then read alone).
+    // they are done, the worker may still have tens of namespaces left, which it would read alone).
     let readout: Promise<CounterReadout> | undefined;
     const counters = (): Promise<CounterReadout> =>
       (readout ??= (async () => {
